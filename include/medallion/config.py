@@ -1,0 +1,109 @@
+"""One settings object for the whole project, read from environment variables.
+
+Every variable and its default is documented in ``.env.example``. Nothing else in the project
+reads ``os.environ`` for pipeline settings: DAGs, Spark jobs, CLIs and tests build a
+:class:`Settings` with :meth:`Settings.from_env` (or construct one directly in tests).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from medallion.contract import FUTURE_DATE_POLICIES
+
+#: The repository root (``include/medallion/config.py`` -> three levels up).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env_bool(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Pipeline settings.
+
+    Attributes:
+        lake_root: Root of the data lake. A local path (default ``<project>/data/lake``), or
+            ``s3://`` to use one bucket per layer (``sources``, ``bronze``, ``silver``,
+            ``gold``, ``quality``), optionally with ``lake_bucket_prefix`` in front of each name.
+        lake_bucket_prefix: Prefix of every bucket name when ``lake_root`` is ``s3://``.
+        s3_endpoint_url: S3 endpoint (MinIO, moto); empty for AWS itself.
+        aws_access_key_id / aws_secret_access_key / aws_region: S3 credentials and region.
+        spark_master: Master URL given to ``spark-submit`` by the CLIs and the benchmark.
+        future_dates: ``reject`` (default) or ``cap`` (see :mod:`medallion.contract`).
+        reject_threshold_pct: Highest rejected share, in percent of a table's input rows, that
+            the silver gate accepts.
+        mongo_database: MongoDB database that receives the gold layer.
+        publish_fact_sales: Also publish ``fact_sales`` (one document per purchase).
+        publish_force: Publish even when a newer logical date is already published.
+        great_expectations_dir: The GX file context (read only at run time).
+    """
+
+    lake_root: str = str(PROJECT_ROOT / "data" / "lake")
+    lake_bucket_prefix: str = ""
+    s3_endpoint_url: str = ""
+    aws_access_key_id: str = ""
+    aws_secret_access_key: str = field(default="", repr=False)
+    aws_region: str = "us-east-1"
+    spark_master: str = "local[2]"
+    future_dates: str = "reject"
+    reject_threshold_pct: float = 20.0
+    mongo_database: str = "analytics_gold"
+    publish_fact_sales: bool = False
+    publish_force: bool = False
+    great_expectations_dir: str = str(PROJECT_ROOT / "great_expectations")
+
+    def __post_init__(self) -> None:
+        if self.future_dates not in FUTURE_DATE_POLICIES:
+            raise ValueError(
+                f"FUTURE_DATES must be one of {', '.join(FUTURE_DATE_POLICIES)}, got {self.future_dates!r}"
+            )
+        if not 0 <= self.reject_threshold_pct <= 100:
+            raise ValueError(f"REJECT_THRESHOLD_PCT must be within 0..100, got {self.reject_threshold_pct}")
+
+    @property
+    def is_s3(self) -> bool:
+        """True when the lake lives on S3 (``lake_root`` starts with ``s3://``)."""
+        return self.lake_root.startswith(("s3://", "s3a://"))
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        """A copy with some fields changed (used by tests and CLIs)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        """Build settings from environment variables (``os.environ`` by default).
+
+        Raises:
+            ValueError: a variable holds a value outside its allowed range.
+        """
+        env = os.environ if environ is None else environ
+        defaults = cls()
+
+        def get(name: str, default: str) -> str:
+            value = env.get(name)
+            return default if value is None or value.strip() == "" else value.strip()
+
+        lake_root = get("LAKE_ROOT", defaults.lake_root)
+        if not lake_root.startswith(("s3://", "s3a://")):
+            lake_root = str(Path(lake_root).expanduser().resolve())
+        return cls(
+            lake_root=lake_root,
+            lake_bucket_prefix=get("LAKE_BUCKET_PREFIX", ""),
+            s3_endpoint_url=get("S3_ENDPOINT_URL", ""),
+            aws_access_key_id=get("AWS_ACCESS_KEY_ID", ""),
+            aws_secret_access_key=get("AWS_SECRET_ACCESS_KEY", ""),
+            aws_region=get("AWS_REGION", get("AWS_DEFAULT_REGION", defaults.aws_region)),
+            spark_master=get("SPARK_MASTER", defaults.spark_master),
+            future_dates=get("FUTURE_DATES", defaults.future_dates),
+            reject_threshold_pct=float(get("REJECT_THRESHOLD_PCT", str(defaults.reject_threshold_pct))),
+            mongo_database=get("MONGO_DATABASE", defaults.mongo_database),
+            publish_fact_sales=_env_bool(env.get("PUBLISH_FACT_SALES"), defaults.publish_fact_sales),
+            publish_force=_env_bool(env.get("PUBLISH_FORCE"), defaults.publish_force),
+            great_expectations_dir=get("GX_CONTEXT_DIR", defaults.great_expectations_dir),
+        )

@@ -1,0 +1,147 @@
+"""The data contract: source columns, vocabularies, cleaning rules and silver schemas.
+
+Every engine (Spark jobs, the pandas reference engine), the data generator, the quality gates
+and the tests read the contract from here, so a rule is defined once.
+
+Sources are UTF-8 CSV files with a header row (see ``SOURCE_COLUMNS``); columns may come in any
+order and extra columns are allowed (kept in bronze, ignored by silver).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+#: Contract columns of each source file, in the seed's order.
+SOURCE_COLUMNS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "clients": ("id_client", "name", "email", "subscription_date", "country"),
+        "purchases": ("id_purchase", "id_client", "product", "price", "quantity", "purchase_date", "total"),
+    }
+)
+
+#: Source file name of each dataset in the landing zone and in bronze.
+SOURCE_FILES: MappingProxyType[str, str] = MappingProxyType(
+    {"clients": "clients.csv", "purchases": "purchases.csv"}
+)
+
+DATASETS: tuple[str, ...] = ("clients", "purchases")
+
+#: Canonical country spelling (the seed's ten countries).
+COUNTRIES: tuple[str, ...] = (
+    "Belgium", "Canada", "France", "Germany", "Italy",
+    "Netherlands", "Spain", "Switzerland", "UK", "USA",
+)
+
+#: Canonical product name -> (min price, max price) in currency units, as in the seed's generator.
+PRODUCT_PRICE_RANGES: MappingProxyType[str, tuple[int, int]] = MappingProxyType(
+    {
+        "Laptop": (500, 2000),
+        "Phone": (300, 1200),
+        "Tablet": (200, 800),
+        "Monitor": (150, 600),
+        "Headphones": (50, 300),
+        "Speaker": (50, 300),
+        "Webcam": (40, 200),
+        "Keyboard": (30, 150),
+        "Mouse": (20, 100),
+        "Charger": (10, 50),
+    }
+)
+PRODUCTS: tuple[str, ...] = tuple(sorted(PRODUCT_PRICE_RANGES))
+
+# --- Parsing rules ----------------------------------------------------------------------------
+# Trimming removes ASCII whitespace (space, \t, \n, \r, \f, \v) at both ends of every field;
+# an empty string after trimming is a missing value (null).
+
+#: A positive integer id: digits only, value >= 1 and < 2**63.
+ID_PATTERN = r"^[0-9]+$"
+#: A decimal number (price, total): optional sign, digits, optional fraction.
+DECIMAL_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+#: An integer (quantity): optional sign, digits.
+INTEGER_PATTERN = r"^[+-]?[0-9]+$"
+#: Email, checked after lower-casing.
+EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}$"
+
+#: Accepted date formats: (regex the whole field must match, Spark datetime pattern, strptime
+#: format). Only the date part of a timestamp is kept. A string that matches a regex but is not a
+#: real calendar date (2024-02-30) is an invalid date.
+DATE_FORMATS: tuple[tuple[str, str, str], ...] = (
+    (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "yyyy-MM-dd", "%Y-%m-%d"),
+    (r"^[0-9]{4}/[0-9]{2}/[0-9]{2}$", "yyyy/MM/dd", "%Y/%m/%d"),
+    (r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$", "dd/MM/yyyy", "%d/%m/%Y"),
+    (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$", "yyyy-MM-dd'T'HH:mm:ss", "%Y-%m-%dT%H:%M:%S"),
+)
+
+# --- Reject reasons, in the order they are checked: a row gets the first it fails ---------------
+MISSING_VALUE = "missing_value"
+INVALID_ID = "invalid_id"
+INVALID_NUMBER = "invalid_number"
+INVALID_AMOUNT = "invalid_amount"
+INVALID_DATE = "invalid_date"
+FUTURE_DATE = "future_date"
+INVALID_EMAIL = "invalid_email"
+DUPLICATE_ID = "duplicate_id"
+DUPLICATE_EMAIL = "duplicate_email"
+ORPHAN_CLIENT = "orphan_client"
+
+REJECT_REASONS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "clients": (MISSING_VALUE, INVALID_ID, INVALID_DATE, FUTURE_DATE, INVALID_EMAIL,
+                    DUPLICATE_ID, DUPLICATE_EMAIL),
+        "purchases": (MISSING_VALUE, INVALID_ID, INVALID_NUMBER, INVALID_AMOUNT, INVALID_DATE,
+                      FUTURE_DATE, DUPLICATE_ID, ORPHAN_CLIENT),
+    }
+)
+
+#: Columns that must be present (non-null after trimming) for a row to be kept. ``total`` is
+#: optional: it is always recomputed as price x quantity.
+REQUIRED_COLUMNS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "clients": SOURCE_COLUMNS["clients"],
+        "purchases": ("id_purchase", "id_client", "product", "price", "quantity", "purchase_date"),
+    }
+)
+
+#: Future-date policies: ``reject`` (default) rejects rows dated after the run date;
+#: ``cap`` keeps them with the date set to the run date (the seed's behaviour) and counts them.
+FUTURE_DATE_POLICIES: tuple[str, ...] = ("reject", "cap")
+
+#: Money: DECIMAL(MONEY_PRECISION, MONEY_SCALE), rounded half-up to cents.
+MONEY_PRECISION = 18
+MONEY_SCALE = 2
+
+# --- Silver tables: column -> logical type (Spark DDL type names) ------------------------------
+SILVER_SCHEMAS: MappingProxyType[str, tuple[tuple[str, str], ...]] = MappingProxyType(
+    {
+        "clients": (
+            ("id_client", "bigint"),
+            ("name", "string"),
+            ("email", "string"),
+            ("subscription_date", "date"),
+            ("country", "string"),
+        ),
+        "purchases": (
+            ("id_purchase", "bigint"),
+            ("id_client", "bigint"),
+            ("product", "string"),
+            ("price", "decimal(18,2)"),
+            ("quantity", "int"),
+            ("purchase_date", "date"),
+            ("total", "decimal(18,2)"),
+            ("year_month", "string"),  # partition column, YYYY-MM of purchase_date
+        ),
+    }
+)
+
+#: Extra columns of a rejects table, after the dataset's original (untrimmed) string columns.
+REJECT_EXTRA_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source_row", "bigint"),  # 1-based data row number in the bronze file (header excluded)
+    ("reason", "string"),
+    ("run_id", "string"),
+)
+
+GOLD_TABLES: tuple[str, ...] = (
+    "fact_sales", "client_kpis", "product_analytics", "country_analytics",
+    "daily_sales", "weekly_sales", "monthly_sales",
+)
+GOLD_DOCUMENTS: tuple[str, ...] = ("statistical_distributions", "gold_summary")

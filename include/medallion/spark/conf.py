@@ -1,0 +1,66 @@
+"""Spark configuration shared by every job, the benchmark and the Airflow DAG.
+
+Pure Python (no pyspark import): the DAG passes :func:`spark_conf` to ``SparkSubmitOperator(conf=...)``
+and :func:`medallion.spark.session.build_session` applies the same dict, so S3A and tuning settings
+live in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from medallion.config import Settings
+
+#: hadoop-aws must equal the Hadoop client bundled with the pinned pyspark (hadoop-client-api-3.4.2).
+HADOOP_AWS_PACKAGE = "org.apache.hadoop:hadoop-aws:3.4.2"
+
+
+def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, str]:
+    """Spark properties for a pipeline job.
+
+    Args:
+        settings: Pipeline settings (S3 endpoint and credentials are taken from here).
+        python: Interpreter for Python workers (default: this interpreter), so driver and
+            executors share the same environment and library.
+
+    Environment knobs: ``SPARK_SHUFFLE_PARTITIONS`` [8, two per core of the default cluster],
+    ``SPARK_JARS`` (comma-separated local jars, e.g. the S3A jars baked into the Docker image) and
+    ``SPARK_JARS_PACKAGES`` (Maven coordinates; default ``hadoop-aws`` when the lake is on S3 and no
+    jars are given).
+    """
+    conf = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "8"),
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.sources.partitionOverwriteMode": "static",
+        "spark.sql.parquet.compression.codec": "snappy",
+        "spark.pyspark.python": python or os.environ.get("PYSPARK_PYTHON", sys.executable),
+        "spark.ui.showConsoleProgress": "false",
+    }
+    jars = os.environ.get("SPARK_JARS", "").strip()
+    packages = os.environ.get("SPARK_JARS_PACKAGES", "").strip()
+    if jars:
+        conf["spark.jars"] = jars
+    if settings.is_s3:
+        if not jars and not packages:
+            packages = HADOOP_AWS_PACKAGE
+        conf.update(
+            {
+                "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+                "spark.hadoop.fs.s3a.path.style.access": "true",
+                "spark.hadoop.fs.s3a.endpoint.region": settings.aws_region,
+                "spark.hadoop.fs.s3a.aws.credentials.provider":
+                    "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+                "spark.hadoop.fs.s3a.access.key": settings.aws_access_key_id,
+                "spark.hadoop.fs.s3a.secret.key": settings.aws_secret_access_key,
+                "spark.hadoop.fs.s3a.committer.magic.enabled": "false",
+            }
+        )
+        if settings.s3_endpoint_url:
+            conf["spark.hadoop.fs.s3a.endpoint"] = settings.s3_endpoint_url
+            conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(
+                settings.s3_endpoint_url.startswith("https://")).lower()
+    if packages:
+        conf["spark.jars.packages"] = packages
+    return conf
