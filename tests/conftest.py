@@ -15,9 +15,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+import tempfile
+
 import pytest
 
-from medallion.config import PROJECT_ROOT, Settings
+# Airflow reads its home at import: keep tests away from ~/airflow and the demo's .airflow/.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+from medallion.config import PROJECT_ROOT, Settings  # noqa: E402
 
 SEED_DATA = PROJECT_ROOT.parent / "shared" / "seed-data"
 VENV_BIN = Path(sys.executable).parent

@@ -27,7 +27,10 @@ def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, st
     Environment knobs: ``SPARK_SHUFFLE_PARTITIONS`` [8, two per core of the default cluster],
     ``SPARK_JARS`` (comma-separated local jars, e.g. the S3A jars baked into the Docker image) and
     ``SPARK_JARS_PACKAGES`` (Maven coordinates; default ``hadoop-aws`` when the lake is on S3 and no
-    jars are given).
+    jars are given), ``SPARK_EXTRA_CLASSPATH`` (jars present on every node, e.g. ``/opt/s3a-jars/*``
+    in the Docker image or the cache of ``scripts/fetch-jars.sh``: put on the driver and executor
+    classpath as they are, never copied into executor work dirs as ``spark.jars`` are; counts as
+    "jars given" for the ``hadoop-aws`` default).
     """
     conf = {
         "spark.sql.session.timeZone": "UTC",
@@ -40,10 +43,14 @@ def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, st
     }
     jars = os.environ.get("SPARK_JARS", "").strip()
     packages = os.environ.get("SPARK_JARS_PACKAGES", "").strip()
+    classpath = os.environ.get("SPARK_EXTRA_CLASSPATH", "").strip()
     if jars:
         conf["spark.jars"] = jars
+    if classpath:
+        conf["spark.driver.extraClassPath"] = classpath
+        conf["spark.executor.extraClassPath"] = classpath
     if settings.is_s3:
-        if not jars and not packages:
+        if not jars and not packages and not classpath:
             packages = HADOOP_AWS_PACKAGE
         conf.update(
             {
@@ -64,3 +71,19 @@ def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, st
     if packages:
         conf["spark.jars.packages"] = packages
     return conf
+
+
+def submit_resources(environ: dict[str, str] | None = None) -> dict[str, str | int]:
+    """Driver and executor resources for ``spark-submit``, from the environment.
+
+    ``SPARK_DRIVER_MEMORY`` [2g], ``SPARK_EXECUTOR_MEMORY`` [3g], ``SPARK_EXECUTOR_CORES`` [1] and
+    ``SPARK_TOTAL_EXECUTOR_CORES`` [2]: one executor per worker of the default two-worker cluster on
+    a 2-core, 24 GiB machine. Keys match ``SparkSubmitOperator`` arguments.
+    """
+    env = os.environ if environ is None else environ
+    return {
+        "driver_memory": env.get("SPARK_DRIVER_MEMORY", "2g"),
+        "executor_memory": env.get("SPARK_EXECUTOR_MEMORY", "3g"),
+        "executor_cores": int(env.get("SPARK_EXECUTOR_CORES", "1")),
+        "total_executor_cores": int(env.get("SPARK_TOTAL_EXECUTOR_CORES", "2")),
+    }

@@ -1,0 +1,131 @@
+"""DAG integrity: every file in dags/ imports cleanly, quickly, without side effects, with the expected shape."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from medallion.config import PROJECT_ROOT
+
+DAGS_DIR = PROJECT_ROOT / "dags"
+DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
+PIPELINE_ORDER = ["ingest_bronze", "gate_bronze", "silver_transformation", "gate_silver",
+                  "gold_aggregation", "gate_gold", "publish_gold", "run_summary"]
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_DIR))
+
+
+def test_every_dag_file_imports_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == {"medallion_pipeline", "generate_sample_data"}
+    assert len(DAG_FILES) == 2
+
+
+def test_each_dag_file_parses_in_under_a_second(dagbag):
+    stats = {Path(s.file).name: s.duration for s in dagbag.dagbag_stats}
+    assert set(stats) == {p.name for p in DAG_FILES}
+    for name, duration in stats.items():
+        seconds = duration.total_seconds() if hasattr(duration, "total_seconds") else float(duration)
+        assert seconds < 1.0, f"{name} took {seconds:.2f}s to parse"
+
+
+def test_pipeline_dag_shape(dagbag):
+    dag = dagbag.dags["medallion_pipeline"]
+    assert dag.schedule == "@daily" if hasattr(dag, "schedule") else True
+    assert dag.catchup is False and dag.max_active_runs == 1
+    assert dag.start_date.isoformat() == "2026-01-01T00:00:00+00:00"
+    assert {"medallion", "spark"} <= set(dag.tags)
+    assert set(dag.params.keys()) == {"run_date", "future_dates"}
+    assert dag.params["future_dates"] == "reject"
+    assert dag.doc_md and all(task_id in dag.doc_md for task_id in PIPELINE_ORDER + ["build_data_docs"])
+    # The main chain, in order: each task is directly downstream of the previous one.
+    for upstream, downstream in zip(PIPELINE_ORDER, PIPELINE_ORDER[1:]):
+        assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
+    docs = dag.get_task("build_data_docs")
+    assert docs.trigger_rule == "all_done"
+    assert docs.upstream_task_ids == {"gate_bronze", "gate_silver", "gate_gold"}
+    for task in dag.tasks:
+        assert task.owner == "data-platform"
+    assert dag.get_task("ingest_bronze").retries == 3
+    assert dag.get_task("publish_gold").retry_exponential_backoff
+
+
+def test_spark_tasks_submit_the_jobs_for_the_logical_date(dagbag):
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+    dag = dagbag.dags["medallion_pipeline"]
+    expected = {"gate_bronze": "quality_gate.py", "silver_transformation": "silver_transformation.py",
+                "gate_silver": "quality_gate.py", "gold_aggregation": "gold_aggregation.py",
+                "gate_gold": "quality_gate.py"}
+    for task_id, script in expected.items():
+        task = dag.get_task(task_id)
+        assert isinstance(task, SparkSubmitOperator)
+        assert task._conn_id == "spark_default"
+        assert Path(task.application) == PROJECT_ROOT / "spark_jobs" / script
+        assert Path(task.application).is_file()
+        assert task.application_args[:4] == ["--run-date", "{{ params.run_date or ds }}", "--run-id", "{{ run_id }}"]
+        assert task.conf["spark.sql.session.timeZone"] == "UTC"
+    assert dag.get_task("gate_silver").application_args[-2:] == ["--layer", "silver"]
+    outlets = {a.name for a in dag.get_task("gold_aggregation").outlets}
+    assert {"gold_fact_sales", "gold_client_kpis", "gold_daily_sales"} <= outlets
+
+
+def test_sample_data_dag_shape(dagbag):
+    dag = dagbag.dags["generate_sample_data"]
+    assert dag.schedule is None or str(dag.timetable.summary).lower() in {"none", "null"}
+    assert set(dag.params.keys()) == {"clients", "purchases_per_client", "dirty_rate", "seed"}
+    assert dag.task_ids == ["generate"]
+
+
+def test_parsing_does_no_io_connections_or_spark(monkeypatch):
+    """Load the DagBag while counting sockets, connection lookups, subprocesses and file opens."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import BaseHook
+
+    calls: list[str] = []
+    real_open = builtins.open
+
+    def watched_open(file, *args, **kwargs):
+        path = Path(str(file)).resolve() if not isinstance(file, int) else None
+        if path is None or path.parent != DAGS_DIR:  # Airflow itself reads the DAG files
+            calls.append(f"open {file}")
+        return real_open(file, *args, **kwargs)
+
+    def forbid(name):
+        def record(*args, **kwargs):
+            calls.append(name)
+            raise AssertionError(f"{name} called while parsing DAGs")
+        return record
+
+    for module in [m for m in sys.modules if m.startswith(("dags.", "medallion_pipeline", "generate_sample_data"))]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setattr(builtins, "open", watched_open)
+    monkeypatch.setattr(socket.socket, "connect", forbid("socket.connect"))
+    monkeypatch.setattr(subprocess, "Popen", forbid("subprocess.Popen"))
+    monkeypatch.setattr(BaseHook, "get_connection", classmethod(forbid("BaseHook.get_connection")))
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    assert bag.import_errors == {}
+    assert calls == []
+
+
+def test_dag_files_do_not_import_pyspark():
+    code = (
+        "import sys, json\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(DAGS_DIR)!r})\n"
+        "print(json.dumps({'errors': len(bag.import_errors), 'pyspark': any(m == 'pyspark' or m.startswith('pyspark.') for m in sys.modules)}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"errors": 0, "pyspark": False}
