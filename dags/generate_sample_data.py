@@ -23,7 +23,7 @@ with DAG(
     params={
         "clients": Param(1000, type="integer", minimum=1, description="Number of client rows."),
         "purchases_per_client": Param(5.0, type="number", minimum=0, description="Average purchases per client."),
-        "dirty_rate": Param(0.05, type="number", minimum=0, maximum=1, description="Share of rows with one defect."),
+        "dirty_rate": Param(0.05, type="number", minimum=0, maximum=0.5, description="Share of rows with one defect."),
         "seed": Param(42, type="integer", description="Random seed: same parameters give the same bytes."),
     },
 ) as dag:
