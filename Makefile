@@ -24,6 +24,7 @@ help:  ## list targets
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@command -v $(PYTHON_BOOT) >/dev/null || { echo "Python 3.11 is required ($(PYTHON_BOOT) not found)"; exit 1; }
 	@command -v java >/dev/null || { echo "Java 17 is required for Spark (java not found on PATH)"; exit 1; }
+	@command -v mvn >/dev/null && command -v javac >/dev/null || echo "warning: mvn and javac (JDK 17) are needed for the local MongoDB wire server (demo, tests)"
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==26.3"
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
@@ -67,4 +68,5 @@ lock:  ## re-resolve constraints.txt from requirements.txt in a scratch venv
 
 clean:  ## remove generated data, Airflow home and caches (keeps .venv)
 	-scripts/cluster.sh down
+	-$(PY) -m medallion.mongo_server stop
 	rm -rf data/ .airflow/ great_expectations/uncommitted .pytest_cache
