@@ -14,9 +14,10 @@ import pytest
 from medallion.config import Settings
 from medallion.contract import GOLD_TABLES
 from medallion.datagen import generate
-from medallion.lake import layer_path, snapshot_parts
+from medallion.lake import filesystem, layer_path, read_json, snapshot_parts
 from medallion.reporting import load_run_reports
 from tests.conftest import SEED_DATA
+from tests.s3_server import s3_server, s3a_jars  # noqa: F401  (session fixtures)
 
 RUN_DATE = "2026-11-29"
 ALL_TASKS = {"ingest_bronze", "gate_bronze", "silver_transformation", "gate_silver", "gold_aggregation",
@@ -25,7 +26,21 @@ ALL_TASKS = {"ingest_bronze", "gate_bronze", "silver_transformation", "gate_silv
 
 def _table(settings: Settings, layer: str, table: str):
     return ds.dataset(layer_path(settings, layer, *snapshot_parts(settings, layer, RUN_DATE, table)),
-                      format="parquet", partitioning="hive").to_table()
+                      filesystem=filesystem(settings), format="parquet", partitioning="hive").to_table()
+
+
+def _gold_contents(settings: Settings) -> dict:
+    """Every gold table (rows sorted) and document (run id removed) of the run date."""
+    contents = {}
+    for table in GOLD_TABLES:
+        data = _table(settings, "gold", table)
+        contents[table] = data.sort_by([(data.column_names[0], "ascending")]).to_pylist()
+    for name in ("statistical_distributions", "gold_summary"):
+        document = read_json(filesystem(settings),
+                             layer_path(settings, "gold", *snapshot_parts(settings, "gold", RUN_DATE, f"{name}.json")))
+        document.pop("run_id", None)
+        contents[name] = document
+    return contents
 
 
 def _money_sum(table, column: str = "total") -> Decimal:
@@ -73,25 +88,48 @@ def test_pipeline_on_a_dirty_generated_sample(pipeline, mongo_server, tmp_path):
     assert (tmp_path / "lake" / "quality" / "data_docs" / "index.html").is_file()
 
 
-def test_pipeline_on_the_seed_projects_own_files(pipeline, mongo_server, tmp_path):
-    settings = Settings(lake_root=str(tmp_path / "lake"))
-    (tmp_path / "lake" / "sources").mkdir(parents=True)
+@pytest.fixture(scope="module")
+def seed_run(pipeline, tmp_path_factory):
+    """One DAG run on the seed project's own files, lake on the local filesystem."""
+    root = tmp_path_factory.mktemp("seed")
+    (root / "lake" / "sources").mkdir(parents=True)
     for name in ("clients.csv", "purchases.csv"):
-        shutil.copy(SEED_DATA / name, tmp_path / "lake" / "sources" / name)
+        shutil.copy(SEED_DATA / name, root / "lake" / "sources" / name)
+    return pipeline.run(Settings(lake_root=str(root / "lake")), RUN_DATE)
+
+
+def test_pipeline_on_the_seed_projects_own_files(seed_run, mongo_server):
     with open(SEED_DATA / "purchases.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     expected_revenue = sum(Decimal(r["price"]) * int(r["quantity"]) for r in rows)
+    settings = seed_run.settings
 
-    run = pipeline.run(settings, RUN_DATE)
-
-    _assert_succeeded(run)
+    _assert_succeeded(seed_run)
     quality = load_run_reports(settings, RUN_DATE)["quality_report"]
     assert (quality["clients"]["output_rows"], quality["clients"]["rejected_rows"]) == (100, 0)
     assert (quality["purchases"]["output_rows"], quality["purchases"]["rejected_rows"]) == (468, 0)
     assert _money_sum(_table(settings, "gold", "fact_sales")) == expected_revenue
     assert _money_sum(_table(settings, "gold", "country_analytics"), "total_revenue") == expected_revenue
     gold_counts = {table: _table(settings, "gold", table).num_rows for table in GOLD_TABLES}
-    _assert_published(run, mongo_server, gold_counts)
+    _assert_published(seed_run, mongo_server, gold_counts)
+
+
+def test_pipeline_with_the_lake_on_s3_gives_the_filesystem_numbers(pipeline, seed_run, s3_server, s3a_jars):  # noqa: F811
+    settings = s3_server.settings(lake_bucket_prefix="e2e-")
+    s3_server.create_layer_buckets(settings)
+    client = s3_server.client()
+    for name in ("clients.csv", "purchases.csv"):
+        client.upload_file(str(SEED_DATA / name), "e2e-sources", name)
+
+    run = pipeline.run(settings, RUN_DATE, extra_env={**s3_server.env(settings), **s3a_jars.env()})
+
+    _assert_succeeded(run)
+    assert s3_server.keys("e2e-bronze", "clients/ingest_date=2026-11-29/") == [
+        "clients/ingest_date=2026-11-29/_manifest.json", "clients/ingest_date=2026-11-29/clients.csv"]
+    assert any(key.endswith(".parquet") for key in s3_server.keys("e2e-silver", "run_date=2026-11-29/"))
+    assert any(key.endswith(".parquet") for key in s3_server.keys("e2e-gold", "run_date=2026-11-29/"))
+    assert "data_docs/index.html" in s3_server.keys("e2e-quality", "data_docs/")
+    assert _gold_contents(settings) == _gold_contents(seed_run.settings)
 
 
 def test_missing_input_fails_at_ingest_naming_the_file(pipeline, tmp_path):
