@@ -1,0 +1,325 @@
+"""Silver cleaning rules on tiny hand-written inputs; every expected value is worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from medallion import bronze, lake
+from medallion.spark import silver
+
+RUN_DATE = "2026-11-29"
+CLIENT_SCHEMA = "id_client string, name string, email string, subscription_date string, country string, source_row bigint"
+PURCHASE_SCHEMA = ("id_purchase string, id_client string, product string, price string, quantity string, "
+                   "purchase_date string, total string, source_row bigint")
+
+
+def numbered(spark, rows, schema):
+    """A raw frame whose source_row is the 1-based position in ``rows``."""
+    return spark.createDataFrame([(*row, i) for i, row in enumerate(rows, start=1)], schema)
+
+
+# (raw row, expected reason or None when kept)
+CLIENT_CASES = [
+    (("1", "Ann \t Lee", " Ann@Example.com ", "2024-01-02", " france "), None),
+    (("2", "Bob", "  ", "2024-01-02", "Spain"), "missing_value"),
+    (("x3", "Cy", "cy@example.com", "2024-01-02", "Spain"), "invalid_id"),
+    (("0", "Di", "di@example.com", "2024-01-02", "Spain"), "invalid_id"),
+    (("5", "Ed", "ed@example.com", "2024-02-30", "Spain"), "invalid_date"),
+    (("6", "Fay", "fay@example.com", "2026-11-30", "Spain"), "future_date"),
+    (("7", "Gus", "gus@example", "2024-01-02", "Spain"), "invalid_email"),
+    (("1", "Ann Again", "other@example.com", "2024-01-02", "Spain"), "duplicate_id"),
+    (("9", "Hal", "ANN@example.com", "2024-01-02", "Spain"), "duplicate_email"),
+    # both a duplicate id and a bad e-mail: counted once, as the earlier rule
+    (("1", "Dup Bad", "bad-email", "2024-01-02", "Spain"), "invalid_email"),
+    (("11", "Ivy", "ivy@example.com", "2026-11-29", "Atlantis"), None),
+    (("\t12 ", "Jo", "jo@example.com", "31/12/2023", "uk"), None),
+    (("13", "Kim", "kim@example.com", "2023/05/06", "USA"), None),
+    (("14", "Lea", "lea@example.com", "2023-05-06T23:59:59", "usa"), None),
+    (("15", "Max", "max@example.com", "2023-05-06 10:00:00", "USA"), "invalid_date"),
+    # a repeated id whose first occurrence was rejected: this one is the first *valid* one
+    (("16", "Ned", "ned@example.com", "not a date", "Italy"), "invalid_date"),
+    (("16", "Olga", "olga@example.com", "2022-02-28", "ITALY"), None),
+]
+
+
+def test_clients_rules_reasons_and_clean_rows(spark):
+    raw = numbered(spark, [row for row, _ in CLIENT_CASES], CLIENT_SCHEMA)
+    clean, rejects, stats = silver.clean_clients(raw, RUN_DATE, "reject", run_id="r1")
+
+    expected_rejects = sorted((i, reason) for i, (_, reason) in enumerate(CLIENT_CASES, start=1) if reason)
+    assert sorted((r.source_row, r.reason) for r in rejects.collect()) == expected_rejects
+    assert stats == {
+        "input_rows": 17,
+        "output_rows": 6,
+        "rejected_rows": 11,
+        "rejects_by_reason": {"missing_value": 1, "invalid_id": 2, "invalid_date": 3, "future_date": 1,
+                              "invalid_email": 2, "duplicate_id": 1, "duplicate_email": 1},
+        "null_values": {"id_client": 0, "name": 0, "email": 1, "subscription_date": 0, "country": 0},
+        "total_recalculated": 0,
+        "future_dates": 1,
+        "unknown_values": {"country": 1},
+    }
+    expected = spark.createDataFrame(
+        [
+            (1, "Ann Lee", "ann@example.com", dt.date(2024, 1, 2), "France"),
+            (11, "Ivy", "ivy@example.com", dt.date(2026, 11, 29), "Atlantis"),
+            (12, "Jo", "jo@example.com", dt.date(2023, 12, 31), "UK"),
+            (13, "Kim", "kim@example.com", dt.date(2023, 5, 6), "USA"),
+            (14, "Lea", "lea@example.com", dt.date(2023, 5, 6), "USA"),
+            (16, "Olga", "olga@example.com", dt.date(2022, 2, 28), "Italy"),
+        ],
+        "id_client bigint, name string, email string, subscription_date date, country string",
+    )
+    assert_df_equality(clean.orderBy("id_client"), expected, ignore_nullable=True)
+
+
+def test_client_rejects_keep_original_strings_and_run_id(spark):
+    raw = numbered(spark, [row for row, _ in CLIENT_CASES], CLIENT_SCHEMA)
+    _, rejects, _ = silver.clean_clients(raw, RUN_DATE, run_id="run-42")
+    assert rejects.columns == ["id_client", "name", "email", "subscription_date", "country",
+                               "source_row", "reason", "run_id"]
+    by_row = {r.source_row: r for r in rejects.collect()}
+    assert by_row[2].email == "  "  # untrimmed, as in the source
+    assert by_row[10].asDict() == {"id_client": "1", "name": "Dup Bad", "email": "bad-email",
+                                   "subscription_date": "2024-01-02", "country": "Spain",
+                                   "source_row": 10, "reason": "invalid_email", "run_id": "run-42"}
+    assert {r.run_id for r in by_row.values()} == {"run-42"}
+
+
+def test_future_dates_cap_keeps_the_row_at_the_run_date(spark):
+    rows = [("1", "A", "a@example.com", "2027-01-01", "Spain"),
+            ("2", "B", "b@example.com", "2026-11-29", "Spain"),
+            ("3", "C", "bad", "2030-05-05", "Spain")]  # capped, then rejected by a later rule
+    clean, rejects, stats = silver.clean_clients(numbered(spark, rows, CLIENT_SCHEMA), RUN_DATE, "cap")
+    assert sorted((r.id_client, r.subscription_date) for r in clean.collect()) == [
+        (1, dt.date(2026, 11, 29)), (2, dt.date(2026, 11, 29))]
+    assert [(r.source_row, r.reason) for r in rejects.collect()] == [(3, "invalid_email")]
+    assert stats["future_dates"] == 2
+    assert stats["rejects_by_reason"]["future_date"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-02-29", dt.date(2024, 2, 29)),
+        ("2024/02/29", dt.date(2024, 2, 29)),
+        ("29/02/2024", dt.date(2024, 2, 29)),
+        ("2024-02-29T13:14:15", dt.date(2024, 2, 29)),
+        ("2024-02-30", None),          # not a calendar date
+        ("2023-02-29", None),          # not a leap year
+        ("31/04/2024", None),
+        ("2024-02-29T24:00:00", None),  # not a time of day
+        ("2024-2-29", None),           # one-digit month: no format matches
+        ("02/29/2024", None),          # MM/dd/yyyy is not accepted
+        ("2024-02-29 13:14:15", None),
+        ("20240229", None),
+    ],
+)
+def test_parse_date_formats(spark, text, expected):
+    value = spark.createDataFrame([(text,)], "v string").select(silver.parse_date(F.col("v")).alias("d")).first().d
+    assert value == expected
+
+
+PURCHASE_CASES = [
+    (("1", "1", " laptop ", "12.345", "2", "2025-01-01", "24.69"), None),   # 12.35 x 2 = 24.70 != 24.69
+    (("2", "2", "Mouse", "10", "3", "2025/02/03", "30"), None),             # 30 == 30.00: not recalculated
+    (("3", "1", "Phone", "5.5", "1", "03/04/2025", ""), None),              # missing total: recalculated
+    (("4", "1", "Phone", "5.5", "1", "2025-04-03T10:11:12", "abc"), None),  # unparseable total
+    (("5", "1", "", "5", "1", "2025-01-01", "5"), "missing_value"),
+    (("6", "-1", "Mouse", "5", "1", "2025-01-01", "5"), "invalid_id"),
+    (("7", "1", "Mouse", "five", "1", "2025-01-01", "5"), "invalid_number"),
+    (("8", "1", "Mouse", "5", "1.5", "2025-01-01", "7.5"), "invalid_number"),
+    (("9", "1", "Mouse", "-5", "1", "2025-01-01", "-5"), "invalid_amount"),
+    (("10", "1", "Mouse", "5", "0", "2025-01-01", "0"), "invalid_amount"),
+    (("11", "1", "Mouse", "5", "1", "2025-13-01", "5"), "invalid_date"),
+    (("12", "1", "Mouse", "5", "1", "2026-12-01", "5"), "future_date"),
+    (("1", "2", "Mouse", "5", "1", "2025-01-01", "5"), "duplicate_id"),
+    (("14", "99", "Mouse", "5", "1", "2025-01-01", "5"), "orphan_client"),
+    (("1", "99", "Mouse", "5", "1", "2025-01-01", "5"), "duplicate_id"),  # duplicate is checked before orphan
+    (("16", "2", "Gizmo", "0.005", "4", "2025-01-31", "0.04"), None),      # 0.005 -> 0.01 (half-up)
+    (("18", "1", "MOUSE", "+2.50", "+2", "2025-01-01", "5.0"), None),
+]
+
+
+def test_purchases_rules_money_and_counts(spark):
+    clients = spark.createDataFrame([(1,), (2,)], "id_client bigint")
+    raw = numbered(spark, [row for row, _ in PURCHASE_CASES], PURCHASE_SCHEMA)
+    clean, rejects, stats = silver.clean_purchases(raw, clients, RUN_DATE, run_id="r1")
+
+    expected_rejects = sorted((i, reason) for i, (_, reason) in enumerate(PURCHASE_CASES, start=1) if reason)
+    assert sorted((r.source_row, r.reason) for r in rejects.collect()) == expected_rejects
+    assert stats == {
+        "input_rows": 17,
+        "output_rows": 6,
+        "rejected_rows": 11,
+        "rejects_by_reason": {"missing_value": 1, "invalid_id": 1, "invalid_number": 2, "invalid_amount": 2,
+                              "invalid_date": 1, "future_date": 1, "duplicate_id": 2, "orphan_client": 1},
+        "null_values": {"id_purchase": 0, "id_client": 0, "product": 1, "price": 0, "quantity": 0,
+                        "purchase_date": 0, "total": 1},
+        "total_recalculated": 3,
+        "future_dates": 1,
+        "unknown_values": {"product": 1},
+    }
+    d = Decimal
+    expected = spark.createDataFrame(
+        [
+            (1, 1, "Laptop", d("12.35"), 2, dt.date(2025, 1, 1), d("24.70"), "2025-01"),
+            (2, 2, "Mouse", d("10.00"), 3, dt.date(2025, 2, 3), d("30.00"), "2025-02"),
+            (3, 1, "Phone", d("5.50"), 1, dt.date(2025, 4, 3), d("5.50"), "2025-04"),
+            (4, 1, "Phone", d("5.50"), 1, dt.date(2025, 4, 3), d("5.50"), "2025-04"),
+            (16, 2, "Gizmo", d("0.01"), 4, dt.date(2025, 1, 31), d("0.04"), "2025-01"),
+            (18, 1, "Mouse", d("2.50"), 2, dt.date(2025, 1, 1), d("5.00"), "2025-01"),
+        ],
+        "id_purchase bigint, id_client bigint, product string, price decimal(18,2), quantity int, "
+        "purchase_date date, total decimal(18,2), year_month string",
+    )
+    assert_df_equality(clean.orderBy("id_purchase"), expected, ignore_nullable=True)
+    assert clean.agg(F.sum("total")).first()[0] == Decimal("70.74")  # 24.70+30+5.50+5.50+0.04+5.00
+
+
+def test_purchase_future_cap_sets_date_and_year_month(spark):
+    clients = spark.createDataFrame([(1,)], "id_client bigint")
+    raw = numbered(spark, [("1", "1", "Mouse", "5", "1", "2027-03-04", "5")], PURCHASE_SCHEMA)
+    clean, _, stats = silver.clean_purchases(raw, clients, RUN_DATE, "cap")
+    row = clean.first()
+    assert (row.purchase_date, row.year_month) == (dt.date(2026, 11, 29), "2026-11")
+    assert stats["future_dates"] == 1 and stats["output_rows"] == 1
+
+
+def test_missing_columns_are_named(spark):
+    raw = spark.createDataFrame([("1", "A", 1)], "id_client string, name string, source_row bigint")
+    with pytest.raises(silver.SilverError, match="email, subscription_date, country"):
+        silver.clean_clients(raw, RUN_DATE)
+
+
+def test_source_row_across_several_partitions(spark, tmp_path):
+    # 60 data rows whose first field is their own row number, with blank lines in between
+    # (skipped, not numbered); 128-byte splits give many partitions.
+    lines = ["n,pad"]
+    for i in range(1, 61):
+        lines.append(f"{i},{'x' * (i % 7)}")
+        if i % 13 == 0:
+            lines.append("")
+    path = tmp_path / "rows.csv"
+    path.write_text("\n".join(lines) + "\n")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "128")
+    try:
+        df = spark.read.schema("n string, pad string").option("header", True).csv(f"file://{path}")
+        partitions = df.rdd.getNumPartitions()
+        numbered_df, rows = silver.with_source_row(df)
+        got = [(int(r.n), r.source_row) for r in numbered_df.collect()]
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert partitions >= 4
+    assert rows == 60
+    assert sorted(got) == [(i, i) for i in range(1, 61)]
+
+
+def test_read_bronze_maps_columns_by_name(spark, settings, tmp_path):
+    # Columns in another order plus an extra one; Spark maps by position, read_bronze by name.
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "clients.csv").write_text(
+        "country,extra,email,id_client,subscription_date,name\n"
+        "Spain,zz,a@example.com,7,2024-01-01,Ann\n"
+        "\n"
+        "France,yy,b@example.com,8,2024-02-02,Bob\n")
+    (landing / "purchases.csv").write_text(
+        "id_purchase,id_client,product,price,quantity,purchase_date,total\n1,7,Mouse,5,1,2025-01-01,5\n")
+    bronze.ingest(settings, RUN_DATE, "r1", sources_dir=str(landing))
+    df, manifest = silver.read_bronze(spark, settings, "clients", RUN_DATE)
+    assert manifest["data_rows"] == 2
+    assert df.columns == ["id_client", "name", "email", "subscription_date", "country", "source_row"]
+    assert [tuple(r) for r in df.orderBy("source_row").collect()] == [
+        ("7", "Ann", "a@example.com", "2024-01-01", "Spain", 1),
+        ("8", "Bob", "b@example.com", "2024-02-02", "France", 2),
+    ]
+
+
+def test_read_bronze_without_ingestion_names_the_missing_file(spark, settings):
+    with pytest.raises(bronze.BronzeError, match=r"bronze/clients/ingest_date=2026-11-29/_manifest\.json"):
+        silver.read_bronze(spark, settings, "clients", RUN_DATE)
+
+
+@pytest.mark.parametrize(("out", "inp", "score"), [(0, 0, 0.0), (2, 3, 66.67), (1, 8, 12.5), (1, 3, 33.33),
+                                                    (1, 16, 6.25), (5, 5, 100.0)])
+def test_data_quality_score(out, inp, score):
+    assert silver.data_quality_score(out, inp) == score
+
+
+def test_run_writes_tables_rejects_and_a_deterministic_report(spark, settings, tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "clients.csv").write_text(
+        "id_client,name,email,subscription_date,country\n"
+        "1,Ann,ann@example.com,2024-01-02,France\n"
+        "2,Bob,bob@example,2024-01-02,Spain\n"
+        "3,Cy,cy@example.com,2024-01-02,spain\n")
+    (landing / "purchases.csv").write_text(
+        "id_purchase,id_client,product,price,quantity,purchase_date,total\n"
+        "1,1,Mouse,20.00,2,2025-01-15,40.00\n"
+        "2,2,Mouse,20.00,2,2025-01-15,40.00\n"     # client 2 was rejected: orphan
+        "3,3,Laptop,999.999,1,2025-03-01,999.99\n")  # price 1000.00, total recalculated
+    bronze.ingest(settings, RUN_DATE, "r1", sources_dir=str(landing))
+
+    report = silver.run(spark, settings, RUN_DATE, "run-1", "reject")
+
+    assert report["summary"] == {"total_input_rows": 6, "total_output_rows": 4, "data_quality_score": 66.67,
+                                 "run_id": "run-1", "run_date": RUN_DATE, "future_dates_policy": "reject"}
+    assert report["clients"]["rejects_by_reason"]["invalid_email"] == 1
+    assert report["purchases"]["rejects_by_reason"]["orphan_client"] == 1
+    assert report["purchases"]["total_recalculated"] == 1
+    parts = lake.snapshot_parts(settings, "silver", RUN_DATE)
+    root = Path(lake.layer_path(settings, "silver", *parts))
+    assert json.loads((root / "quality_report.json").read_text()) == report
+    assert sorted(p.name for p in (root / "purchases").iterdir() if p.name.startswith("year_month=")) == [
+        "year_month=2025-01", "year_month=2025-03"]
+    purchases = spark.read.parquet(silver.silver_uri(settings, RUN_DATE, "purchases"))
+    assert sorted((r.id_purchase, r.total, r.year_month) for r in purchases.collect()) == [
+        (1, Decimal("40.00"), "2025-01"), (3, Decimal("1000.00"), "2025-03")]
+    rejects = spark.read.parquet(silver.silver_uri(settings, RUN_DATE, "_rejects/clients"))
+    assert [(r.source_row, r.reason, r.run_id) for r in rejects.collect()] == [(2, "invalid_email", "run-1")]
+
+    first_bytes = (root / "quality_report.json").read_bytes()
+    silver.run(spark, settings, RUN_DATE, "run-1", "reject")
+    new_root = Path(lake.layer_path(settings, "silver", *lake.snapshot_parts(settings, "silver", RUN_DATE)))
+    assert new_root != root and not root.exists()  # a fresh attempt replaced the old one
+    assert (new_root / "quality_report.json").read_bytes() == first_bytes
+
+
+def _load_job():
+    import importlib.util
+
+    from medallion.config import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "silver_transformation_job", PROJECT_ROOT / "spark_jobs" / "silver_transformation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_job_fails_with_the_missing_bronze_file_named(settings, monkeypatch, capsys):
+    job = _load_job()
+    monkeypatch.setenv("LAKE_ROOT", settings.lake_root)
+    assert job.main(["--run-date", RUN_DATE, "--run-id", "r1"]) == 1
+    err = capsys.readouterr().err
+    assert "silver_transformation failed: BronzeError:" in err
+    assert f"{settings.lake_root}/bronze/clients/ingest_date={RUN_DATE}/_manifest.json" in err
+
+
+def test_job_rejects_bad_arguments(capsys):
+    job = _load_job()
+    with pytest.raises(SystemExit) as exc:
+        job.main(["--run-date", "2026-02-30", "--run-id", "r1"])
+    assert exc.value.code == 2
+    assert "expected YYYY-MM-DD" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        job.main(["--run-date", RUN_DATE, "--run-id", "r1", "--future-dates", "drop"])
