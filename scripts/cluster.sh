@@ -20,7 +20,7 @@ export SPARK_MASTER_HOST="${SPARK_MASTER_HOST:-127.0.0.1}"
 export SPARK_MASTER_PORT="${SPARK_MASTER_PORT:-7077}"
 export SPARK_MASTER_WEBUI_PORT="${SPARK_MASTER_WEBUI_PORT:-8090}"
 worker_ui_base="${SPARK_WORKER_WEBUI_PORT:-8091}"
-wait_seconds="${SPARK_CLUSTER_WAIT_SECONDS:-90}"
+wait_seconds="${SPARK_CLUSTER_WAIT_SECONDS:-240}"
 status_url="http://${SPARK_MASTER_HOST}:${SPARK_MASTER_WEBUI_PORT}/json/"
 # Keep the daemons' scratch space and logs inside the run folder.
 export SPARK_LOCAL_DIRS="${SPARK_LOCAL_DIRS:-$run_dir/local}"

@@ -1,0 +1,700 @@
+"""The gold layer on Spark: business tables, statistics and RFM segments from a silver snapshot.
+
+Pure transforms (each takes and returns DataFrames, no I/O) that the unit tests call on tiny
+inputs, plus :func:`run`, which reads the committed silver snapshot of a run date, builds
+``fact_sales`` once (cached), derives every aggregate from it, writes a fresh gold attempt and
+commits it atomically (:func:`medallion.lake.commit_attempt`).
+
+Every output column, its type, unit and formula is documented once in :mod:`medallion.metrics`
+(rendered to ``docs/METRICS.md``). Decimal arithmetic notes, valid for every helper below:
+
+* Money is ``decimal(18,2)``; sums are exact (Spark sums decimals without rounding) and cast back
+  to ``decimal(18,2)`` (ANSI mode raises on overflow instead of returning wrong numbers).
+* A quotient is computed with Spark's decimal division, which keeps at least 18 fractional
+  digits for the operand precisions used here (``decimal(20,x) / decimal(20,y)``), then rounded
+  with ``round(x, 2)``, which is HALF_UP for decimals. The exact quotient of two cent amounts is
+  at least ``1 / (200 * denominator)`` away from a rounding boundary unless it is on it, far more
+  than the 1e-18 truncation, so the double rounding never changes the result.
+* Quantiles come from Spark's exact ``percentile`` (linear interpolation, a double): the exact
+  interpolated value has at most 4 decimals, so it is recovered by rounding the double to 6
+  decimals before rounding half-up to cents.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from datetime import date
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import DecimalType, StructType
+
+from medallion import lake
+from medallion.config import Settings
+from medallion.contract import GOLD_TABLES, MONEY_PRECISION, MONEY_SCALE, SILVER_SCHEMAS
+from medallion.metrics import RFM_SEGMENTS, TABLE_KEYS
+
+MONEY = DecimalType(MONEY_PRECISION, MONEY_SCALE)
+#: Operand type of exact quotients (see the module docstring).
+_NUM = DecimalType(20, 2)
+_INT = DecimalType(20, 0)
+
+#: Recency (days since the last purchase) up to which a client is active, inclusive.
+ACTIVE_DAYS = 90
+#: Trailing window of the daily moving averages, in calendar days including the day itself.
+ROLLING_DAYS = 7
+#: Number of countries listed in product_analytics.top_countries.
+TOP_COUNTRIES = 3
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_PARTITION_COLUMN = "year_month"
+
+
+# --- Small column helpers -------------------------------------------------------------------------
+
+def _money_sum(column: str | Column) -> Column:
+    """Exact sum of a money column as ``decimal(18,2)``."""
+    return F.sum(column).cast(MONEY)
+
+
+def _money_avg(amount: Column, count: Column) -> Column:
+    """``amount / count`` as ``decimal(18,2)``, rounded half-up to cents; null when count is 0."""
+    return F.round(F.try_divide(amount.cast(_NUM), count.cast(_INT)), 2).cast(MONEY)
+
+
+def _ratio_2dp(numerator: Column, denominator: Column) -> Column:
+    """``numerator / denominator`` (integers) as a double rounded half-up to 2 decimals; null on 0."""
+    return F.round(F.try_divide(numerator.cast(_INT), denominator.cast(_INT)), 2).cast("double")
+
+
+def _pct(numerator: Column, denominator: Column) -> Column:
+    """``100 * numerator / denominator`` as a double rounded half-up to 2 decimals.
+
+    Both operands are money or counts; the result is null when the denominator is 0 or null.
+    """
+    return F.round(F.try_divide((numerator * F.lit(100)).cast(_NUM), denominator.cast(_NUM)), 2) \
+        .cast("double")
+
+
+def _iso_day_of_week(day: Column) -> Column:
+    """ISO weekday, Monday = 1 ... Sunday = 7 (Spark's ``dayofweek`` has Sunday = 1)."""
+    return ((F.dayofweek(day) + 5) % 7 + 1).cast("int")
+
+
+def _iso_year_week(day: Column) -> Column:
+    """``YYYY-Www``: ISO week-year (year of the week's Thursday) and ISO week number."""
+    thursday = F.date_add(day, F.lit(4) - _iso_day_of_week(day))
+    return F.format_string("%04d-W%02d", F.year(thursday), F.weekofyear(day))
+
+
+def _as_date(as_of: date | str) -> date:
+    if isinstance(as_of, date):
+        return as_of
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError as error:
+        raise ValueError(f"run date must be YYYY-MM-DD, got {as_of!r}") from error
+
+
+# --- Transforms -----------------------------------------------------------------------------------
+
+def build_fact_sales(clients: DataFrame, purchases: DataFrame) -> DataFrame:
+    """Silver purchases joined to their clients, with calendar attributes.
+
+    Args:
+        clients: silver ``clients`` (``id_client`` bigint, ``name``/``email``/``country`` string,
+            ``subscription_date`` date).
+        purchases: silver ``purchases`` (``id_purchase``/``id_client`` bigint, ``product`` string,
+            ``price``/``total`` decimal(18,2) currency units, ``quantity`` int, ``purchase_date``
+            date; a ``year_month`` column, if present, is recomputed).
+
+    Returns:
+        One row per purchase (inner join: silver guarantees every purchase's client exists) with
+        the columns of ``fact_sales`` in :mod:`medallion.metrics` order: the purchase and client
+        columns, ``purchase_year/month/quarter/week`` int (week = ISO week),
+        ``purchase_day_of_week`` int (ISO, Monday = 1), ``purchase_day_name`` string (English),
+        ``year_month`` string ``YYYY-MM``, ``year_week`` string ``YYYY-Www`` (ISO week-year) and
+        ``customer_tenure_days`` int (purchase_date - subscription_date in days, may be negative).
+    """
+    client_columns = clients.select("id_client", "name", "email", "country", "subscription_date")
+    joined = purchases.drop(_PARTITION_COLUMN).join(client_columns, "id_client", "inner")
+    day = F.col("purchase_date")
+    day_names = F.array(*[F.lit(name) for name in _DAY_NAMES])
+    return joined.select(
+        "id_purchase", "id_client", "product", "price", "quantity", "total", "purchase_date",
+        "name", "email", "country", "subscription_date",
+        F.year(day).alias("purchase_year"),
+        F.month(day).alias("purchase_month"),
+        F.quarter(day).alias("purchase_quarter"),
+        F.weekofyear(day).alias("purchase_week"),
+        _iso_day_of_week(day).alias("purchase_day_of_week"),
+        F.element_at(day_names, _iso_day_of_week(day)).alias("purchase_day_name"),
+        F.date_format(day, "yyyy-MM").alias("year_month"),
+        _iso_year_week(day).alias("year_week"),
+        F.datediff(day, F.col("subscription_date")).alias("customer_tenure_days"),
+    )
+
+
+def _score(order: Column) -> Column:
+    """``ceil(5 * cume_dist())`` over ``order`` in exact integer arithmetic.
+
+    cume_dist = c / n, where c counts the rows ordered at or before this one including its peers
+    (the default RANGE frame) and n all rows, so ceil(5c / n) = (5c + n - 1) div n. Doubles
+    could turn 5 * 2/5 into 2.0000000000000004 and ceil it to 3.
+    """
+    at_or_before = F.count(F.lit(1)).over(Window.orderBy(order))
+    total = F.count(F.lit(1)).over(Window.partitionBy())
+    return F.floor(F.try_divide((at_or_before * 5 + total - 1).cast(_INT), total.cast(_INT))).cast("int")
+
+
+def rfm_segment(r_score: Column, f_score: Column, m_score: Column) -> Column:
+    """RFM segment name (string) from the three integer scores (1-5).
+
+    With ``FM = round_half_up((f_score + m_score) / 2)``, the first rule that matches:
+    Champions (R >= 4 and FM >= 4), Loyal Customers (R >= 3 and FM >= 3), Promising (R >= 4),
+    At Risk (R <= 2 and FM >= 3), Hibernating (R <= 2), else Need Attention.
+    """
+    r = r_score
+    fm = F.floor((f_score + m_score + 1) / 2)  # round_half_up of a non-negative half-integer
+    return (F.when((r >= 4) & (fm >= 4), RFM_SEGMENTS[0])
+            .when((r >= 3) & (fm >= 3), RFM_SEGMENTS[1])
+            .when(r >= 4, RFM_SEGMENTS[2])
+            .when((r <= 2) & (fm >= 3), RFM_SEGMENTS[3])
+            .when(r <= 2, RFM_SEGMENTS[4])
+            .otherwise(RFM_SEGMENTS[5]))
+
+
+def client_kpis(fact: DataFrame, as_of: date | str) -> DataFrame:
+    """Per-client KPIs, recency flags and RFM scores as of the run date.
+
+    Args:
+        fact: ``fact_sales`` (see :func:`build_fact_sales`).
+        as_of: the run date (``date`` or ``YYYY-MM-DD``), "today" for every day count.
+
+    Returns:
+        One row per client with at least one purchase, columns of ``client_kpis`` in glossary
+        order: counts bigint, money decimal(18,2) currency units (averages half-up to cents),
+        dates, day counts int (``customer_lifetime_days`` = as-of - first purchase,
+        ``days_since_last_purchase`` = as-of - last purchase), ``purchase_frequency_per_month``
+        double (total_purchases / max(lifetime_days / 30, 1), 2 decimals), ``is_active`` boolean
+        (recency <= 90 days), ``is_high_value`` boolean (total_spent > median, the mean of the
+        two middle values for an even count), ``r/f/m_score`` int 1-5 (ceil(5 * cume_dist), ties
+        share a score) and ``rfm_segment`` string (rules in :mod:`medallion.metrics`).
+
+    Raises:
+        ValueError: ``as_of`` is not a valid date.
+    """
+    today = F.lit(_as_date(as_of))
+    per_client = fact.groupBy("id_client", "name", "email", "country", "subscription_date").agg(
+        F.count(F.lit(1)).alias("total_purchases"),
+        _money_sum("total").alias("total_spent"),
+        F.min("total").alias("min_order_value"),
+        F.max("total").alias("max_order_value"),
+        F.sum("quantity").cast("bigint").alias("total_quantity"),
+        F.min("purchase_date").alias("first_purchase_date"),
+        F.max("purchase_date").alias("last_purchase_date"),
+    )
+    lifetime = F.datediff(today, F.col("first_purchase_date"))
+    recency = F.datediff(today, F.col("last_purchase_date"))
+    kpis = per_client.select(
+        "*",
+        _money_avg(F.col("total_spent"), F.col("total_purchases")).alias("avg_order_value"),
+        lifetime.alias("customer_lifetime_days"),
+        recency.alias("days_since_last_purchase"),
+    ).withColumn(
+        # n / max(d / 30, 1) = n * 30 / d when d > 30, else n.
+        "purchase_frequency_per_month",
+        F.when(F.col("customer_lifetime_days") > 30,
+               _ratio_2dp(F.col("total_purchases") * 30, F.col("customer_lifetime_days")))
+        .otherwise(F.col("total_purchases").cast("double")),
+    )
+    # Median as the exact sum of the two middle values: 2 * median has whole cents, so the
+    # interpolated double rounded to cents is exact; compare 2 * total_spent with it.
+    twice_median = kpis.agg(
+        F.round(F.percentile("total_spent", 0.5) * 2, 2).cast(_NUM).alias("_twice_median"))
+    kpis = kpis.crossJoin(F.broadcast(twice_median))
+    r_score = _score(F.col("days_since_last_purchase").desc())
+    f_score = _score(F.col("total_purchases").asc())
+    m_score = _score(F.col("total_spent").asc())
+    scored = kpis.select(
+        "*",
+        (F.col("days_since_last_purchase") <= ACTIVE_DAYS).alias("is_active"),
+        ((F.col("total_spent") * 2) > F.col("_twice_median")).alias("is_high_value"),
+        r_score.alias("r_score"), f_score.alias("f_score"), m_score.alias("m_score"),
+    )
+    segment = rfm_segment(F.col("r_score"), F.col("f_score"), F.col("m_score"))
+    return scored.select(
+        "id_client", "name", "email", "country", "subscription_date", "total_purchases",
+        "total_spent", "avg_order_value", "min_order_value", "max_order_value", "total_quantity",
+        "first_purchase_date", "last_purchase_date", "customer_lifetime_days",
+        "purchase_frequency_per_month", "days_since_last_purchase", "is_active", "is_high_value",
+        "r_score", "f_score", "m_score", segment.alias("rfm_segment"),
+    )
+
+
+def _with_market_share(table: DataFrame, key: str) -> DataFrame:
+    """``table`` (one row per ``key``, small) with ``market_share_pct`` of its ``total_revenue``.
+
+    The exact share ``100 * total_revenue / total`` is rounded to 0.01 by the largest-remainder
+    (Hamilton) method so that the shares of the table add up to exactly 100.00, as the issue's
+    reconciliation requires (independent half-up rounding of the seed's 10 product shares adds
+    up to 100.02): every share gets its exact value rounded down to 0.01, then the rows with the
+    largest remainders (ties by ``key`` ascending) get 0.01 more until the total is 100.00.
+    Each share is therefore its exact value rounded down or up to 0.01 (a double). Exact while
+    the total stays below 10^12 currency units; null when the total revenue is 0.
+    """
+    whole = Window.partitionBy()
+    # The exact share in units of 0.01 percent: 10000 * revenue / total (14 decimals kept).
+    units = F.try_divide((F.col("total_revenue") * F.lit(10000)).cast(DecimalType(24, 2)),
+                         F.sum("total_revenue").over(whole).cast(_NUM))
+    staged = table.withColumn("_units", units).withColumn("_floor", F.floor("_units"))
+    staged = staged.withColumn("_missing", F.lit(10000) - F.sum("_floor").over(whole)) \
+        .withColumn("_rank", F.row_number().over(
+            Window.orderBy((F.col("_units") - F.col("_floor")).desc(), F.col(key).asc())))
+    share_units = F.col("_floor") + F.when(F.col("_rank") <= F.col("_missing"), 1).otherwise(0)
+    return staged.withColumn("market_share_pct",
+                             F.round(share_units.cast(_INT) / F.lit(100), 2).cast("double")) \
+        .drop("_units", "_floor", "_missing", "_rank")
+
+
+def product_analytics(fact: DataFrame) -> DataFrame:
+    """Per-product sales.
+
+    Args:
+        fact: ``fact_sales``.
+
+    Returns:
+        One row per product: ``total_quantity_sold`` bigint, ``total_revenue`` decimal(18,2),
+        ``avg_price`` decimal(18,2) (mean unit price over orders, half-up), ``min_price``,
+        ``max_price`` decimal(18,2), ``total_orders`` and ``unique_customers`` bigint (exact
+        distinct), ``avg_quantity_per_order`` double (2 decimals), ``market_share_pct`` double
+        (100 * revenue / all revenue, 2 decimals, largest-remainder rounding: adds up to 100)
+        and ``top_countries`` string (the 3 countries with the most revenue for the product,
+        ties by name, joined with ", ").
+    """
+    by_country = fact.groupBy("product", "country").agg(_money_sum("total").alias("revenue"))
+    rank = F.row_number().over(
+        Window.partitionBy("product").orderBy(F.col("revenue").desc(), F.col("country").asc()))
+    top = (by_country.withColumn("rank", rank).where(F.col("rank") <= TOP_COUNTRIES)
+           .groupBy("product")
+           .agg(F.sort_array(F.collect_list(F.struct("rank", "country"))).alias("ranked"))
+           .select("product",
+                   F.array_join(F.transform("ranked", lambda item: item["country"]), ", ")
+                   .alias("top_countries")))
+    per_product = fact.groupBy("product").agg(
+        F.sum("quantity").cast("bigint").alias("total_quantity_sold"),
+        _money_sum("total").alias("total_revenue"),
+        _money_sum("price").alias("_price_sum"),
+        F.min("price").alias("min_price"),
+        F.max("price").alias("max_price"),
+        F.count(F.lit(1)).alias("total_orders"),
+        F.countDistinct("id_client").alias("unique_customers"),
+    )
+    return _with_market_share(per_product, "product").join(top, "product", "left").select(
+        "product", "total_quantity_sold", "total_revenue",
+        _money_avg(F.col("_price_sum"), F.col("total_orders")).alias("avg_price"),
+        "min_price", "max_price", "total_orders", "unique_customers",
+        _ratio_2dp(F.col("total_quantity_sold"), F.col("total_orders")).alias("avg_quantity_per_order"),
+        "market_share_pct", "top_countries",
+    )
+
+
+def country_analytics(fact: DataFrame) -> DataFrame:
+    """Per-country sales (country of the client).
+
+    Returns:
+        One row per country: ``total_revenue`` decimal(18,2), ``unique_customers``,
+        ``total_orders``, ``total_quantity`` bigint, ``avg_order_value`` and
+        ``avg_revenue_per_customer`` decimal(18,2) half-up to cents, ``market_share_pct`` double
+        (100 * revenue / all revenue, 2 decimals, largest-remainder rounding: adds up to 100).
+    """
+    per_country = fact.groupBy("country").agg(
+        _money_sum("total").alias("total_revenue"),
+        F.countDistinct("id_client").alias("unique_customers"),
+        F.count(F.lit(1)).alias("total_orders"),
+        F.sum("quantity").cast("bigint").alias("total_quantity"),
+    )
+    return _with_market_share(per_country, "country").select(
+        "country", "total_revenue", "unique_customers", "total_orders", "total_quantity",
+        _money_avg(F.col("total_revenue"), F.col("total_orders")).alias("avg_order_value"),
+        _money_avg(F.col("total_revenue"), F.col("unique_customers")).alias("avg_revenue_per_customer"),
+        "market_share_pct",
+    )
+
+
+def _period_totals(fact: DataFrame, *keys: Column) -> DataFrame:
+    return fact.groupBy(*keys).agg(
+        _money_sum("total").alias("total_revenue"),
+        F.count(F.lit(1)).alias("total_orders"),
+        F.countDistinct("id_client").alias("unique_customers"),
+        F.sum("quantity").cast("bigint").alias("total_quantity"),
+    )
+
+
+def daily_sales(fact: DataFrame) -> DataFrame:
+    """Daily sales over every calendar day from the first to the last purchase date.
+
+    Returns:
+        ``date`` date, ``total_revenue`` decimal(18,2), ``total_orders``, ``unique_customers``,
+        ``total_quantity`` bigint (zeros on days without sales), ``revenue_7day_avg``
+        decimal(18,2) and ``orders_7day_avg`` double (mean over the trailing 7 calendar days
+        including the day that lie in the table, i.e. pandas ``rolling(7, min_periods=1)`` on
+        the gap-filled series; half-up to cents / 2 decimals), ``revenue_growth_pct`` double
+        (100 * (revenue - previous day's) / previous day's, 2 decimals; null on the first day
+        and after a zero day). No rows when ``fact`` is empty.
+    """
+    totals = _period_totals(fact, F.col("purchase_date").alias("date"))
+    calendar = fact.agg(F.min("purchase_date").alias("first"), F.max("purchase_date").alias("last")) \
+        .select(F.explode(F.sequence("first", "last", F.expr("INTERVAL 1 DAY"))).alias("date"))
+    filled = calendar.join(totals, "date", "left").select(
+        "date",
+        F.coalesce("total_revenue", F.lit(0).cast(MONEY)).alias("total_revenue"),
+        F.coalesce("total_orders", F.lit(0).cast("bigint")).alias("total_orders"),
+        F.coalesce("unique_customers", F.lit(0).cast("bigint")).alias("unique_customers"),
+        F.coalesce("total_quantity", F.lit(0).cast("bigint")).alias("total_quantity"),
+    )
+    # The table is gap-filled, so the RANGE frame of 7 day numbers holds exactly the days of the
+    # trailing window that exist (fewer than 7 at the start).
+    trailing = Window.orderBy(F.unix_date("date")).rangeBetween(-(ROLLING_DAYS - 1), 0)
+    days_in_window = F.count(F.lit(1)).over(trailing)
+    previous = F.lag("total_revenue").over(Window.orderBy("date"))
+    return filled.select(
+        "date", "total_revenue", "total_orders", "unique_customers", "total_quantity",
+        _money_avg(F.sum("total_revenue").over(trailing).cast(MONEY), days_in_window)
+        .alias("revenue_7day_avg"),
+        _ratio_2dp(F.sum("total_orders").over(trailing), days_in_window).alias("orders_7day_avg"),
+        _pct(F.col("total_revenue") - previous, previous).alias("revenue_growth_pct"),
+    )
+
+
+def _previous_period(column: str, start: str, previous_start: Column) -> Column:
+    """``column`` of the previous row when that row is the previous calendar period, else null."""
+    ordered = Window.orderBy(start)
+    return F.when(F.lag(start).over(ordered) == previous_start, F.lag(column).over(ordered))
+
+
+def weekly_sales(fact: DataFrame) -> DataFrame:
+    """Sales per ISO week that has sales.
+
+    Returns:
+        ``year_week`` string ``YYYY-Www``, ``total_revenue`` decimal(18,2), ``total_orders``,
+        ``unique_customers``, ``total_quantity`` bigint, ``avg_order_value`` decimal(18,2)
+        (half-up), ``revenue_growth_pct`` double (vs the previous calendar ISO week, 2 decimals;
+        null when that week has no sales or zero revenue).
+    """
+    week_start = F.date_sub(F.col("purchase_date"), _iso_day_of_week(F.col("purchase_date")) - 1)
+    totals = _period_totals(fact, F.col("year_week"), week_start.alias("_start"))
+    previous = _previous_period("total_revenue", "_start", F.date_sub(F.col("_start"), 7))
+    return totals.select(
+        "year_week", "total_revenue", "total_orders", "unique_customers", "total_quantity",
+        _money_avg(F.col("total_revenue"), F.col("total_orders")).alias("avg_order_value"),
+        _pct(F.col("total_revenue") - previous, previous).alias("revenue_growth_pct"),
+    )
+
+
+def monthly_sales(fact: DataFrame) -> DataFrame:
+    """Sales per calendar month that has sales.
+
+    Returns:
+        ``year_month`` string ``YYYY-MM``, ``total_revenue`` decimal(18,2), ``total_orders``,
+        ``unique_customers``, ``total_quantity`` bigint, ``avg_order_value`` and
+        ``avg_revenue_per_customer`` decimal(18,2) (half-up), and ``revenue_growth_pct``,
+        ``orders_growth_pct``, ``customers_growth_pct`` doubles (vs the previous calendar month,
+        2 decimals; null when that month has no sales or a zero value).
+    """
+    totals = _period_totals(fact, F.col("year_month"),
+                            F.trunc(F.col("purchase_date"), "month").alias("_start"))
+    before = F.add_months(F.col("_start"), -1)
+
+    def growth(column: str) -> Column:
+        previous = _previous_period(column, "_start", before)
+        return _pct(F.col(column) - previous, previous)
+
+    return totals.select(
+        "year_month", "total_revenue", "total_orders", "unique_customers", "total_quantity",
+        _money_avg(F.col("total_revenue"), F.col("total_orders")).alias("avg_order_value"),
+        _money_avg(F.col("total_revenue"), F.col("unique_customers")).alias("avg_revenue_per_customer"),
+        growth("total_revenue").alias("revenue_growth_pct"),
+        growth("total_orders").alias("orders_growth_pct"),
+        growth("unique_customers").alias("customers_growth_pct"),
+    )
+
+
+def gold_tables(fact: DataFrame, as_of: date | str) -> dict[str, DataFrame]:
+    """Every gold table (``GOLD_TABLES`` order) derived from one ``fact_sales`` DataFrame.
+
+    Raises:
+        ValueError: ``as_of`` is not a valid date.
+    """
+    tables = {
+        "fact_sales": fact,
+        "client_kpis": client_kpis(fact, as_of),
+        "product_analytics": product_analytics(fact),
+        "country_analytics": country_analytics(fact),
+        "daily_sales": daily_sales(fact),
+        "weekly_sales": weekly_sales(fact),
+        "monthly_sales": monthly_sales(fact),
+    }
+    return {name: tables[name] for name in GOLD_TABLES}
+
+
+# --- JSON documents -------------------------------------------------------------------------------
+
+def _round2(value: Any) -> float | None:
+    """A Decimal or double rounded half-up to 2 decimals, as a JSON number (None stays None)."""
+    if value is None:
+        return None
+    exact = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _interpolated2(value: float | None) -> float | None:
+    """An exact-percentile double (at most 4 true decimals) rounded half-up to 2 decimals."""
+    if value is None:
+        return None
+    cleaned = Decimal(repr(float(value))).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
+    return _round2(cleaned)
+
+
+def _mean2(total: Any, count: int) -> float | None:
+    """``total / count`` exactly, rounded half-up to 2 decimals (None when count is 0)."""
+    if not count or total is None:
+        return None
+    with localcontext() as context:
+        context.prec = 60
+        return _round2(Decimal(total) / Decimal(count))
+
+
+def statistical_distributions(fact: DataFrame) -> dict[str, dict[str, Any]]:
+    """Distributions of order value, quantity and price, and overall metrics.
+
+    Args:
+        fact: ``fact_sales``.
+
+    Returns:
+        ``{"order_value_distribution": {mean, median, std, min, max, q25, q75, q90, q95},
+        "quantity_distribution": {mean, median, mode, min, max}, "price_distribution": {mean,
+        median, std, min, max}, "overall_metrics": {total_revenue, total_orders,
+        total_customers, total_products, total_countries, avg_order_value,
+        avg_items_per_order}}``. Money values are currency units rounded half-up to 2 decimals;
+        means are exact quotients rounded half-up; quantiles are exact with linear
+        interpolation (Spark ``percentile``); ``std`` is the sample standard deviation (null
+        with fewer than 2 orders); ``mode`` is the most frequent quantity, the smallest on ties.
+        Two Spark actions (one aggregate, one group-by of quantity).
+    """
+    levels = [0.5, 0.25, 0.75, 0.9, 0.95]
+    row = fact.agg(
+        F.count(F.lit(1)).alias("orders"),
+        F.sum("total").alias("revenue"),
+        F.percentile("total", F.array(*[F.lit(level) for level in levels])).alias("total_q"),
+        F.stddev_samp("total").alias("total_std"),
+        F.min("total").alias("total_min"),
+        F.max("total").alias("total_max"),
+        F.sum("quantity").alias("quantity_sum"),
+        F.percentile("quantity", 0.5).alias("quantity_median"),
+        F.min("quantity").alias("quantity_min"),
+        F.max("quantity").alias("quantity_max"),
+        F.sum("price").alias("price_sum"),
+        F.percentile("price", 0.5).alias("price_median"),
+        F.stddev_samp("price").alias("price_std"),
+        F.min("price").alias("price_min"),
+        F.max("price").alias("price_max"),
+        F.countDistinct("id_client").alias("customers"),
+        F.countDistinct("product").alias("products"),
+        F.countDistinct("country").alias("countries"),
+    ).first()
+    mode_row = (fact.groupBy("quantity").agg(F.count(F.lit(1)).alias("n"))
+                .orderBy(F.col("n").desc(), F.col("quantity").asc()).first())
+    orders = int(row["orders"])
+    quantiles = dict(zip(levels, row["total_q"] or [None] * len(levels)))
+    return {
+        "order_value_distribution": {
+            "mean": _mean2(row["revenue"], orders),
+            "median": _interpolated2(quantiles[0.5]),
+            "std": _round2(row["total_std"]),
+            "min": _round2(row["total_min"]),
+            "max": _round2(row["total_max"]),
+            "q25": _interpolated2(quantiles[0.25]),
+            "q75": _interpolated2(quantiles[0.75]),
+            "q90": _interpolated2(quantiles[0.9]),
+            "q95": _interpolated2(quantiles[0.95]),
+        },
+        "quantity_distribution": {
+            "mean": _mean2(row["quantity_sum"], orders),
+            "median": _interpolated2(row["quantity_median"]),
+            "mode": None if mode_row is None else int(mode_row["quantity"]),
+            "min": row["quantity_min"],
+            "max": row["quantity_max"],
+        },
+        "price_distribution": {
+            "mean": _mean2(row["price_sum"], orders),
+            "median": _interpolated2(row["price_median"]),
+            "std": _round2(row["price_std"]),
+            "min": _round2(row["price_min"]),
+            "max": _round2(row["price_max"]),
+        },
+        "overall_metrics": {
+            "total_revenue": _round2(row["revenue"] if row["revenue"] is not None else Decimal(0)),
+            "total_orders": orders,
+            "total_customers": int(row["customers"]),
+            "total_products": int(row["products"]),
+            "total_countries": int(row["countries"]),
+            "avg_order_value": _mean2(row["revenue"], orders),
+            "avg_items_per_order": _mean2(row["quantity_sum"], orders),
+        },
+    }
+
+
+def gold_summary(tables: Mapping[str, DataFrame], *, run_id: str, as_of: date | str,
+                 silver_attempt: str | None = None) -> dict[str, Any]:
+    """The run's summary, computed from the gold tables (in :func:`run`, the written ones).
+
+    Args:
+        tables: every table of ``GOLD_TABLES`` by name.
+        run_id: the pipeline run id.
+        as_of: the run date.
+        silver_attempt: the silver snapshot attempt the tables were built from.
+
+    Returns:
+        A JSON-ready dict with the fields listed in :data:`medallion.metrics.SUMMARY_FIELDS`
+        (counts are integers, revenues currency units with 2 decimals, dates ``YYYY-MM-DD``).
+
+    Raises:
+        KeyError: a table of ``GOLD_TABLES`` is missing from ``tables``.
+    """
+    missing = [name for name in GOLD_TABLES if name not in tables]
+    if missing:
+        raise KeyError(f"gold_summary needs every gold table; missing: {', '.join(missing)}")
+    rows = {name: int(tables[name].count()) for name in GOLD_TABLES}
+    span = tables["fact_sales"].agg(F.min("purchase_date").alias("first"),
+                                    F.max("purchase_date").alias("last")).first()
+    kpis = tables["client_kpis"]
+    flags = kpis.agg(F.count(F.when(F.col("is_active"), 1)).alias("active"),
+                     F.count(F.when(F.col("is_high_value"), 1)).alias("high_value")).first()
+    segments = {segment: 0 for segment in RFM_SEGMENTS}
+    for segment_row in kpis.groupBy("rfm_segment").count().collect():
+        segments[segment_row["rfm_segment"]] = int(segment_row["count"])
+
+    def top(table: str, amount: str, key: str, *extra: str) -> dict[str, Any] | None:
+        best = tables[table].orderBy(F.col(amount).desc(), F.col(key).asc()) \
+            .select(key, *extra, amount).first()
+        if best is None:
+            return None
+        return {**{column: best[column] for column in (key, *extra)}, amount: _round2(best[amount])}
+
+    def iso(value: date | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return {
+        "run_id": run_id,
+        "as_of_date": _as_date(as_of).isoformat(),
+        "silver_attempt": silver_attempt,
+        "fact_sales": {"rows": rows["fact_sales"], "first_purchase_date": iso(span["first"]),
+                       "last_purchase_date": iso(span["last"])},
+        "counts": {"clients": rows["client_kpis"], "products": rows["product_analytics"],
+                   "countries": rows["country_analytics"], "active_clients": int(flags["active"]),
+                   "high_value_clients": int(flags["high_value"])},
+        "rfm_segments": segments,
+        "temporal_records": {name: rows[name] for name in ("daily_sales", "weekly_sales", "monthly_sales")},
+        "top_product": top("product_analytics", "total_revenue", "product"),
+        "top_country": top("country_analytics", "total_revenue", "country"),
+        "top_client": top("client_kpis", "total_spent", "id_client", "name"),
+        "tables": rows,
+    }
+
+
+# --- I/O and the job ------------------------------------------------------------------------------
+
+def silver_schema(table: str) -> StructType:
+    """Spark schema of a silver table from :data:`medallion.contract.SILVER_SCHEMAS`.
+
+    Needs an active SparkSession (Spark parses the DDL type names).
+    """
+    return StructType.fromDDL(", ".join(f"{name} {kind}" for name, kind in SILVER_SCHEMAS[table]))
+
+
+def read_silver(spark: SparkSession, settings: Settings, run_date: str, table: str,
+                attempt: str | None = None) -> DataFrame:
+    """Read one table of the committed silver snapshot of ``run_date`` with its contract schema.
+
+    ``attempt`` pins the silver attempt folder (default: the committed one), so that several
+    tables are read from the same snapshot.
+
+    The Parquet footer schema is checked first, so a missing or retyped column fails loudly
+    instead of reading as nulls (the partition column ``year_month`` is not checked).
+
+    Raises:
+        FileNotFoundError: no committed silver snapshot for ``run_date`` (names the pointer file).
+        ValueError: a contract column is missing from the Parquet files or has another type
+            (names the table location and the column).
+    """
+    attempt = attempt or lake.current_attempt(settings, "silver", run_date)
+    uri = lake.spark_uri(settings, "silver", lake.run_date_dir(run_date), attempt, table)
+    expected = silver_schema(table)
+    found = {field.name: field.dataType for field in spark.read.parquet(uri).schema.fields}
+    for field in expected.fields:
+        if field.name == _PARTITION_COLUMN:
+            continue
+        if field.name not in found:
+            raise ValueError(f"silver table {table} at {uri}: column {field.name!r} is missing "
+                             f"(found {', '.join(sorted(found))})")
+        if found[field.name] != field.dataType:
+            raise ValueError(f"silver table {table} at {uri}: column {field.name!r} has type "
+                             f"{found[field.name].simpleString()}, expected {field.dataType.simpleString()}")
+    return spark.read.schema(expected).parquet(uri)
+
+
+def _write_table(name: str, table: DataFrame, uri: str) -> None:
+    """Write one gold table sorted by its key; one file per table (per month for fact_sales)."""
+    keys = list(TABLE_KEYS[name])
+    if name == "fact_sales":
+        writer = table.repartition(_PARTITION_COLUMN).sortWithinPartitions(*keys).write \
+            .partitionBy(_PARTITION_COLUMN)
+    else:
+        writer = table.repartition(1).sortWithinPartitions(*keys).write
+    writer.parquet(uri)
+
+
+def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str) -> dict[str, Any]:
+    """Build and commit the gold layer of ``run_date`` from its committed silver snapshot.
+
+    Writes the seven gold tables (Parquet) and ``statistical_distributions.json`` and
+    ``gold_summary.json`` into a fresh attempt folder under
+    ``gold/run_date=<run_date>/``, then commits it, replacing the previous gold of that date
+    atomically. The fact table is computed once and cached; every aggregate derives from it.
+
+    Returns:
+        The ``gold_summary.json`` document.
+
+    Raises:
+        ValueError: ``run_date`` is not ``YYYY-MM-DD`` or a silver column is wrong.
+        FileNotFoundError: no committed silver snapshot for ``run_date``.
+    """
+    as_of = _as_date(run_date)
+    run_date = as_of.isoformat()
+    silver_attempt = lake.current_attempt(settings, "silver", run_date)
+    clients = read_silver(spark, settings, run_date, "clients", silver_attempt)
+    purchases = read_silver(spark, settings, run_date, "purchases", silver_attempt)
+    fact = build_fact_sales(clients, purchases).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        attempt = lake.new_attempt_id()
+        base = (lake.run_date_dir(run_date), attempt)
+        for name, table in gold_tables(fact, as_of).items():
+            _write_table(name, table, lake.spark_uri(settings, "gold", *base, name))
+        distributions = statistical_distributions(fact)
+    finally:
+        fact.unpersist()
+    written = {name: spark.read.parquet(lake.spark_uri(settings, "gold", *base, name))
+               for name in GOLD_TABLES}
+    summary = gold_summary(written, run_id=run_id, as_of=as_of, silver_attempt=silver_attempt)
+    fs = lake.filesystem(settings)
+    folder = lake.layer_path(settings, "gold", *base)
+    lake.write_json(fs, posixpath.join(folder, "statistical_distributions.json"), distributions)
+    lake.write_json(fs, posixpath.join(folder, "gold_summary.json"), summary)
+    lake.commit_attempt(settings, "gold", run_date, attempt,
+                        {"run_id": run_id, "silver_attempt": silver_attempt, "tables": summary["tables"]})
+    return summary
