@@ -62,7 +62,8 @@ class PipelineRunner:
             timeout: float = 1500) -> DagRun:
         self.runs += 1
         home = self.base / f"airflow-{self.runs}"
-        shutil.copytree(self.template, home)
+        home.mkdir()
+        shutil.copy(self.template / "airflow.db", home / "airflow.db")  # airflow.cfg names its home: not copied
         database = f"analytics_gold_e2e_{self.runs}"
         env = {"AIRFLOW_HOME": str(home), "LAKE_ROOT": settings.lake_root, "MONGO_DATABASE": database,
                **(extra_env or {})}
