@@ -1,0 +1,121 @@
+"""The differential check finds real differences (money exact, doubles within 0.01) and only those."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from medallion import bronze
+from medallion.config import Settings
+from medallion.diffcheck import compare_documents, compare_lakes, compare_tables, _Collector
+from medallion.engines import pandas_engine as pe
+
+RUN_DATE = "2026-11-29"
+CLIENTS_CSV = (
+    "id_client,name,email,subscription_date,country\n"
+    "1,Ann Lee,ann@x.com,2024-01-02,France\n"
+    "2,Bob Ray,bob@x.com,2024-03-04,Spain\n"
+    "3,Bad,not-an-email,2024-03-04,Spain\n"
+)
+PURCHASES_CSV = (
+    "id_purchase,id_client,product,price,quantity,purchase_date,total\n"
+    "1,1,Mouse,20.00,2,2025-01-01,40.00\n"
+    "2,2,Laptop,999.99,1,2025-02-01,999.99\n"
+    "3,1,Phone,300.00,1,2025-03-01,300.00\n"
+)
+
+
+@pytest.fixture(scope="module")
+def lakes(tmp_path_factory):
+    root = tmp_path_factory.mktemp("diff")
+    landing = root / "landing"
+    landing.mkdir()
+    (landing / "clients.csv").write_text(CLIENTS_CSV)
+    (landing / "purchases.csv").write_text(PURCHASES_CSV)
+    left = Settings(lake_root=str(root / "left"))
+    bronze.ingest(left, RUN_DATE, "r1", str(landing))
+    pe.run_silver(left, RUN_DATE, "r1")
+    pe.run_gold(left, RUN_DATE, "r1")
+    return root, left
+
+
+def copy_lake(root: Path, left: Settings, name: str) -> Settings:
+    target = root / name
+    shutil.copytree(left.lake_root, target)
+    return Settings(lake_root=str(target))
+
+
+def gold_folder(settings: Settings) -> Path:
+    base = Path(settings.lake_root) / "gold" / f"run_date={RUN_DATE}"
+    return base / json.loads((base / "_current.json").read_text())["attempt"]
+
+
+def test_identical_copies_compare_equal(lakes):
+    root, left = lakes
+    right = copy_lake(root, left, "same")
+    result = compare_lakes(left, right, RUN_DATE)
+    assert result.identical, result.differences
+    assert len(result.compared) == 4 + 1 + 7 + 2
+
+
+def test_one_cent_and_a_double_beyond_tolerance_are_differences(lakes):
+    root, left = lakes
+    right = copy_lake(root, left, "changed")
+    path = gold_folder(right) / "product_analytics" / "part-00000.parquet"
+    table = pq.read_table(path)
+    revenue = [v + Decimal("0.01") if p == "Phone" else v
+               for p, v in zip(table.column("product").to_pylist(), table.column("total_revenue").to_pylist())]
+    share = pc.add(table.column("market_share_pct"), 0.005)   # within 0.01: not a difference
+    table = table.set_column(table.schema.get_field_index("total_revenue"), "total_revenue",
+                             pa.array(revenue, table.schema.field("total_revenue").type))
+    table = table.set_column(table.schema.get_field_index("market_share_pct"), "market_share_pct", share)
+    pq.write_table(table, path)
+    summary_path = gold_folder(right) / "gold_summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["silver_attempt"] = "attempt=other"                 # ignored by design
+    summary["counts"]["clients"] += 1
+    summary_path.write_text(json.dumps(summary))
+    result = compare_lakes(left, right, RUN_DATE)
+    assert not result.identical
+    assert len(result.differences) == 2, result.differences
+    assert result.differences[0].startswith("gold/product_analytics.total_revenue: 1 row(s) differ")
+    assert "'Phone'" in result.differences[0] and "300.00" in result.differences[0]
+    assert result.differences[1] == "gold/gold_summary.json:counts.clients: pandas=2 spark=3"
+
+
+def test_table_shape_and_type_differences():
+    out = _Collector(10)
+    left = pa.table({"k": [1, 2], "v": pa.array([1.0, 2.0]), "d": pa.array([Decimal("1.00"), None],
+                                                                            pa.decimal128(18, 2))})
+    right = pa.table({"k": [2, 1], "v": pa.array([2.0, 1.03]), "d": pa.array([None, Decimal("1.00")],
+                                                                             pa.decimal128(28, 2))})
+    compare_tables("t", left, right, ("k",), ("a", "b"), out)
+    # rows are matched by key; decimal precisions may differ; 1.0 vs 1.03 is beyond 0.01
+    assert out.items == ["t.v: 1 row(s) differ, e.g. {'k': 1}: a=1.0 b=1.03"]
+    out = _Collector(10)
+    compare_tables("t", left, right.cast(pa.schema([("k", pa.int64()), ("v", pa.float64()), ("d", pa.float64())])),
+                   ("k",), ("a", "b"), out)
+    assert out.items[0] == "t.d: type decimal128(18, 2) in a vs double in b"
+    out = _Collector(10)
+    compare_tables("t", left, left.slice(0, 1), ("k",), ("a", "b"), out)
+    assert out.items == ["t: 2 rows in a vs 1 rows in b"]
+
+
+def test_documents_money_exact_other_numbers_within_tolerance():
+    out = _Collector(10)
+    compare_documents("doc", {"overall_metrics": {"total_revenue": 10.0, "avg_items_per_order": 1.5},
+                              "order_value_distribution": {"std": 1.0, "median": 2.0}, "x": "a"},
+                      {"overall_metrics": {"total_revenue": 10.01, "avg_items_per_order": 1.509},
+                       "order_value_distribution": {"std": 1.009, "median": 2.0}, "y": "b"}, ("a", "b"), out)
+    assert out.items == [
+        "doc:overall_metrics.total_revenue: a=10.0 b=10.01",
+        "doc:<root>: key 'x' only in a",
+        "doc:<root>: key 'y' only in b",
+    ]

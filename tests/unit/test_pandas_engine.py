@@ -1,0 +1,408 @@
+"""The pandas reference engine on tiny hand-built inputs; every expected value is worked out by hand
+(in the comments) or recounted independently in the test, never taken from the engine's output."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from medallion import bronze, lake
+from medallion.contract import SOURCE_COLUMNS
+from medallion.engines import pandas_engine as pe
+
+RUN_DATE = "2026-11-29"
+
+
+def source(dataset: str, rows: list[tuple]) -> pa.Table:
+    """Raw string table as read from a CSV (None = empty field)."""
+    columns = SOURCE_COLUMNS[dataset]
+    return pa.table({name: pa.array([row[i] for row in rows], pa.string()) for i, name in enumerate(columns)})
+
+
+def rejects_by_row(rejects: pa.Table) -> dict[int, str]:
+    return dict(zip(rejects.column("source_row").to_pylist(), rejects.column("reason").to_pylist()))
+
+
+# --- silver: clients ------------------------------------------------------------------------------
+
+CLIENT_ROWS = [
+    ("1", "Ann   Lee", "ann@x.com", "2024-01-05", "france"),          # 1 kept: name collapsed, France
+    (None, "Bob", "bob@x.com", "2024-01-01", "Spain"),               # 2 missing_value
+    ("abc", "Bob", "bob2@x.com", "2024-01-01", "Spain"),             # 3 invalid_id
+    ("0", "Cy", "cy@x.com", "2024-01-01", "Spain"),                  # 4 invalid_id (not positive)
+    ("3", "Dee", "dee@x.com", "2024-02-30", "Spain"),                # 5 invalid_date (no Feb 30)
+    ("4", "Eve", "eve@x.com", "2027-01-01", "Spain"),                # 6 future_date (after run date)
+    ("1", "Dup", "BAD-EMAIL", "2024-01-01", "Spain"),                # 7 duplicate id AND bad email -> invalid_email
+    ("1", "Dup2", "dup@x.com", "2024-01-01", "Spain"),               # 8 duplicate_id
+    ("5", "Fay", " ANN@X.COM ", "01/02/2024", "Spain"),              # 9 duplicate_email (ann@x.com)
+    ("6", "Zed", "zed@x.com", "2024-03-04T10:11:12", " Narnia "),    # 10 kept, unknown country
+    ("007", "\tAmy\n", "amy@x.com", "2024/12/31", "uk"),             # 11 kept, id 7, UK
+]
+
+
+def test_client_rules_first_failing_rule_wins():
+    clients, rejects, report = pe.clean_clients(source("clients", CLIENT_ROWS), RUN_DATE, "r1")
+    assert clients.column("id_client").to_pylist() == [1, 6, 7]
+    assert clients.column("name").to_pylist() == ["Ann Lee", "Zed", "Amy"]
+    assert clients.column("email").to_pylist() == ["ann@x.com", "zed@x.com", "amy@x.com"]
+    assert clients.column("subscription_date").to_pylist() == [date(2024, 1, 5), date(2024, 3, 4), date(2024, 12, 31)]
+    assert clients.column("country").to_pylist() == ["France", "Narnia", "UK"]
+    assert clients.schema == pe.silver_arrow_schema("clients")
+    assert rejects_by_row(rejects) == {
+        2: "missing_value", 3: "invalid_id", 4: "invalid_id", 5: "invalid_date", 6: "future_date",
+        7: "invalid_email", 8: "duplicate_id", 9: "duplicate_email",
+    }
+    # rejects keep the original, untrimmed strings and the run id
+    row9 = rejects.filter(pa.compute.equal(rejects.column("source_row"), 9)).to_pylist()[0]
+    assert row9["email"] == " ANN@X.COM " and row9["run_id"] == "r1"
+    assert report["input_rows"] == 11 and report["output_rows"] == 3 and report["rejected_rows"] == 8
+    assert report["rejects_by_reason"] == {
+        "missing_value": 1, "invalid_id": 2, "invalid_date": 1, "future_date": 1, "invalid_email": 1,
+        "duplicate_id": 1, "duplicate_email": 1,
+    }
+    assert report["null_values"] == {"id_client": 1, "name": 0, "email": 0, "subscription_date": 0, "country": 0}
+    assert report["future_dates"] == 1
+    assert report["unknown_values"] == {"country": 1}
+
+
+def test_client_future_dates_cap_policy_keeps_row_at_run_date():
+    clients, rejects, report = pe.clean_clients(source("clients", CLIENT_ROWS), RUN_DATE, "r1", future_dates="cap")
+    kept = dict(zip(clients.column("id_client").to_pylist(), clients.column("subscription_date").to_pylist()))
+    assert kept[4] == date(2026, 11, 29)
+    assert report["future_dates"] == 1 and report["rejects_by_reason"]["future_date"] == 0
+    assert report["output_rows"] == 4
+
+
+# --- silver: purchases ----------------------------------------------------------------------------
+
+PURCHASE_ROWS = [
+    ("1", "1", "laptop", "10.005", "3", "2025-01-01", "30.02"),   # 1 kept: price 10.01 (half-up), total 30.03 != 30.02
+    ("2", "2", "Mouse", "0.125", "2", "2025-01-02", None),        # 2 kept: price 0.13, total 0.26, total missing
+    ("3", "1", "Gizmo", "5", "1", "2025-01-03", "5.00"),          # 3 kept: unknown product, total equal
+    ("4", "1", "Mouse", "abc", "1", "2025-01-01", None),          # 4 invalid_number
+    ("5", "1", "Mouse", "-1.00", "1", "2025-01-01", None),        # 5 invalid_amount
+    ("6", "1", "Mouse", "1.00", "0", "2025-01-01", None),         # 6 invalid_amount
+    ("7", "9", "Mouse", "1.00", "1", "2025-01-01", "1.00"),       # 7 orphan_client
+    ("1", "2", "Mouse", "1.00", "1", "2025-01-01", "1"),          # 8 duplicate_id
+    ("8", "1", "Mouse", "1.00", "2.5", "2025-01-01", None),       # 9 invalid_number
+    ("9", "x", "Mouse", "1.00", "1", "2025-01-01", None),         # 10 invalid_id
+    ("10", "1", "Mouse", None, "1", "2025-01-01", None),          # 11 missing_value
+    ("11", "1", "Mouse", "1.00", "1", "2027-01-01", None),        # 12 future_date
+    ("12", "1", "Mouse", "1.00", "1", "2025-02-29", None),        # 13 invalid_date (2025 not leap)
+    ("13", "1", "Mouse", "9" * 16, "100", "2025-01-01", None),    # 14 invalid_amount: total > decimal(18,2)
+]
+
+
+def test_purchase_rules_rounding_and_total_recalculation():
+    purchases, rejects, report = pe.clean_purchases(
+        source("purchases", PURCHASE_ROWS), np.array([1, 2], dtype=np.int64), RUN_DATE, "r1")
+    assert purchases.schema == pe.silver_arrow_schema("purchases")
+    assert purchases.column("id_purchase").to_pylist() == [1, 2, 3]
+    assert purchases.column("product").to_pylist() == ["Laptop", "Mouse", "Gizmo"]
+    assert purchases.column("price").to_pylist() == [Decimal("10.01"), Decimal("0.13"), Decimal("5.00")]
+    assert purchases.column("total").to_pylist() == [Decimal("30.03"), Decimal("0.26"), Decimal("5.00")]
+    assert purchases.column("quantity").to_pylist() == [3, 2, 1]
+    assert purchases.column("year_month").to_pylist() == ["2025-01", "2025-01", "2025-01"]
+    assert rejects_by_row(rejects) == {
+        4: "invalid_number", 5: "invalid_amount", 6: "invalid_amount", 7: "orphan_client", 8: "duplicate_id",
+        9: "invalid_number", 10: "invalid_id", 11: "missing_value", 12: "future_date", 13: "invalid_date",
+        14: "invalid_amount",
+    }
+    assert report["total_recalculated"] == 2
+    assert report["unknown_values"] == {"product": 1}
+    assert report["null_values"]["total"] == 10 and report["null_values"]["price"] == 1
+    assert sum(report["rejects_by_reason"].values()) == report["rejected_rows"] == 11
+
+
+def test_money_parsing_rounds_half_up_away_from_zero():
+    ok, cents, exact = pe.parse_decimal_cents(pa.chunked_array([["-2.675", "2.675", "1.004", "007.5", "+3", "1e3",
+                                                                  "12345678901234567"]]))
+    assert ok.tolist() == [True, True, True, True, True, False, False]
+    assert cents[:5].tolist() == [-268, 268, 100, 750, 300]
+    assert exact[:5].tolist() == [False, False, False, True, True]
+
+
+def test_dates_accept_the_four_formats_and_reject_impossible_ones():
+    ok, days = pe.parse_date(pa.chunked_array([["2024-02-29", "2024/03/01", "31/12/2023", "2024-01-01T23:59:59",
+                                                "2023-02-29", "2024-01-01T24:00:00", "2024-1-1", "31-12-2023"]]))
+    assert ok.tolist() == [True, True, True, True, False, False, False, False]
+    expected = [date(2024, 2, 29), date(2024, 3, 1), date(2023, 12, 31), date(2024, 1, 1)]
+    assert days[:4].tolist() == [(d - date(1970, 1, 1)).days for d in expected]
+
+
+def test_ids_must_be_positive_and_fit_a_bigint():
+    ok, values = pe.parse_id(pa.chunked_array([["1", "0007", "0", "-3", "9223372036854775807",
+                                                "9223372036854775808", "1.0"]]))
+    assert ok.tolist() == [True, True, False, False, True, False, False]
+    assert values[[0, 1, 4]].tolist() == [1, 7, 2**63 - 1]
+
+
+# --- gold -----------------------------------------------------------------------------------------
+
+def silver_clients() -> pa.Table:
+    rows = [  # id, name, subscription date, country
+        (1, "Ann", date(2024, 12, 1), "France"),
+        (2, "Bob", date(2024, 12, 2), "Spain"),
+        (3, "Cid", date(2025, 1, 15), "Germany"),
+        (4, "Dee", date(2024, 1, 1), "Spain"),
+    ]
+    return pa.Table.from_pylist([
+        {"id_client": i, "name": n, "email": f"{n.lower()}@x.com", "subscription_date": d, "country": c}
+        for i, n, d, c in rows
+    ], schema=pe.silver_arrow_schema("clients"))
+
+
+def silver_purchases() -> pa.Table:
+    rows = [  # id, client, product, price, quantity, date
+        (1, 1, "Laptop", "10.00", 1, date(2025, 1, 1)),
+        (2, 1, "Mouse", "5.00", 2, date(2025, 1, 2)),
+        (3, 2, "Mouse", "5.00", 1, date(2025, 1, 2)),
+        (4, 3, "Laptop", "20.00", 1, date(2025, 1, 10)),
+        (5, 4, "Mouse", "0.01", 1, date(2025, 1, 10)),
+        (6, 4, "Mouse", "0.04", 1, date(2025, 1, 10)),
+    ]
+    return pa.Table.from_pylist([
+        {"id_purchase": i, "id_client": c, "product": p, "price": Decimal(price), "quantity": q,
+         "purchase_date": d, "total": Decimal(price) * q, "year_month": d.strftime("%Y-%m")}
+        for i, c, p, price, q, d in rows
+    ], schema=pe.silver_arrow_schema("purchases"))
+
+
+AS_OF = "2025-01-31"
+
+
+@pytest.fixture(scope="module")
+def gold():
+    tables, distributions, summary = pe.build_gold(silver_purchases(), silver_clients(), AS_OF, "r9", "attempt=x")
+    return {name: table.to_pylist() for name, table in tables.items()}, distributions, summary
+
+
+def test_fact_sales_calendar_columns(gold):
+    fact = {row["id_purchase"]: row for row in gold[0]["fact_sales"]}
+    first = fact[1]  # 2025-01-01 is a Wednesday in ISO week 2025-W01
+    assert (first["purchase_year"], first["purchase_month"], first["purchase_quarter"]) == (2025, 1, 1)
+    assert (first["purchase_week"], first["purchase_day_of_week"], first["purchase_day_name"]) == (1, 3, "Wednesday")
+    assert (first["year_month"], first["year_week"]) == ("2025-01", "2025-W01")
+    assert first["customer_tenure_days"] == 31          # 2025-01-01 - 2024-12-01
+    assert fact[4]["customer_tenure_days"] == -5        # bought 2025-01-10, subscribed 2025-01-15
+    assert fact[4]["year_week"] == "2025-W02" and fact[4]["purchase_day_name"] == "Friday"
+    assert fact[2]["name"] == "Ann" and fact[3]["country"] == "Spain"
+
+
+def test_iso_calendar_at_year_boundaries():
+    days = [(date(y, m, d) - date(1970, 1, 1)).days for y, m, d in ((2024, 12, 30), (2021, 1, 3), (2026, 12, 31))]
+    cal = pe.iso_calendar(np.array(days))
+    assert cal["iso_year"].tolist() == [2025, 2020, 2026]
+    assert cal["iso_week"].tolist() == [1, 53, 53]
+    assert cal["iso_weekday"].tolist() == [1, 7, 4]
+    assert cal["year"].tolist() == [2024, 2021, 2026]
+
+
+def test_client_kpis_rfm_with_ties_and_half_up_average(gold):
+    kpis = {row["id_client"]: row for row in gold[0]["client_kpis"]}
+    assert [kpis[c]["total_spent"] for c in (1, 2, 3, 4)] == [Decimal("20.00"), Decimal("5.00"), Decimal("20.00"),
+                                                              Decimal("0.05")]
+    assert kpis[4]["avg_order_value"] == Decimal("0.03")     # 0.05 / 2 = 0.025 -> half-up
+    assert (kpis[4]["min_order_value"], kpis[4]["max_order_value"]) == (Decimal("0.01"), Decimal("0.04"))
+    assert kpis[1]["total_quantity"] == 3
+    # as-of 2025-01-31: recency 29, 29, 21, 21; lifetime 30, 29, 21, 21
+    assert [kpis[c]["days_since_last_purchase"] for c in (1, 2, 3, 4)] == [29, 29, 21, 21]
+    assert [kpis[c]["customer_lifetime_days"] for c in (1, 2, 3, 4)] == [30, 29, 21, 21]
+    assert [kpis[c]["purchase_frequency_per_month"] for c in (1, 2, 3, 4)] == [2.0, 1.0, 1.0, 2.0]
+    assert all(kpis[c]["is_active"] for c in (1, 2, 3, 4))
+    # median of [0.05, 5.00, 20.00, 20.00] = 12.50 -> high value: 20.00 only
+    assert [kpis[c]["is_high_value"] for c in (1, 2, 3, 4)] == [True, False, True, False]
+    # R: recency 29 has 2 of 4 rows as bad or worse -> ceil(2.5) = 3; recency 21 -> 5
+    # F: counts 2,1,1,2 -> <= 2: 4 rows -> 5; <= 1: 2 rows -> 3
+    # M: 20.00 -> 4 rows -> 5; 5.00 -> 2 -> 3; 0.05 -> 1 -> ceil(1.25) = 2
+    assert [(kpis[c]["r_score"], kpis[c]["f_score"], kpis[c]["m_score"]) for c in (1, 2, 3, 4)] == [
+        (3, 5, 5), (3, 3, 3), (5, 3, 5), (5, 5, 2)]
+    # FM = 5, 3, 4, round_half_up(3.5) = 4
+    assert [kpis[c]["rfm_segment"] for c in (1, 2, 3, 4)] == ["Loyal Customers", "Loyal Customers", "Champions",
+                                                              "Champions"]
+
+
+def test_product_and_country_analytics(gold):
+    products = {row["product"]: row for row in gold[0]["product_analytics"]}
+    laptop, mouse = products["Laptop"], products["Mouse"]
+    assert (laptop["total_quantity_sold"], laptop["total_revenue"], laptop["avg_price"]) == (2, Decimal("30.00"),
+                                                                                           Decimal("15.00"))
+    assert (laptop["total_orders"], laptop["unique_customers"], laptop["avg_quantity_per_order"]) == (2, 2, 1.0)
+    assert laptop["top_countries"] == "Germany, France"
+    # Mouse: prices 5, 5, 0.01, 0.04 -> mean 2.5125 -> 2.51; quantity 5 over 4 orders -> 1.25
+    assert (mouse["avg_price"], mouse["min_price"], mouse["max_price"]) == (Decimal("2.51"), Decimal("0.01"),
+                                                                          Decimal("5.00"))
+    assert (mouse["total_revenue"], mouse["unique_customers"], mouse["avg_quantity_per_order"]) == (
+        Decimal("15.05"), 3, 1.25)
+    assert mouse["top_countries"] == "France, Spain"     # France 10.00, Spain 5.00 + 0.05
+    # shares of 45.05: 30.00 -> 66.5927 -> 66.59; 15.05 -> 33.4073 -> 33.41
+    assert (laptop["market_share_pct"], mouse["market_share_pct"]) == (66.59, 33.41)
+    countries = {row["country"]: row for row in gold[0]["country_analytics"]}
+    spain = countries["Spain"]
+    assert (spain["total_revenue"], spain["unique_customers"], spain["total_orders"], spain["total_quantity"]) == (
+        Decimal("5.05"), 2, 3, 3)
+    assert (spain["avg_order_value"], spain["avg_revenue_per_customer"]) == (Decimal("1.68"), Decimal("2.53"))
+    assert [countries[c]["market_share_pct"] for c in ("France", "Germany", "Spain")] == [44.4, 44.4, 11.21]
+
+
+def test_daily_sales_gap_filled_rolling_window_and_growth(gold):
+    daily = gold[0]["daily_sales"]
+    assert [row["date"] for row in daily] == [date(2025, 1, d) for d in range(1, 11)]
+    assert [row["total_revenue"] for row in daily] == [Decimal("10.00"), Decimal("15.00")] + [Decimal("0.00")] * 7 \
+        + [Decimal("20.05")]
+    assert [row["total_orders"] for row in daily] == [1, 2, 0, 0, 0, 0, 0, 0, 0, 3]
+    # trailing 7 days, fewer at the start: 10/1, 25/2, 25/3, 25/4, 25/5, 25/6, 25/7, 15/7, 0/7, 20.05/7
+    assert [str(row["revenue_7day_avg"]) for row in daily] == [
+        "10.00", "12.50", "8.33", "6.25", "5.00", "4.17", "3.57", "2.14", "0.00", "2.86"]
+    assert [row["orders_7day_avg"] for row in daily] == [1.0, 1.5, 1.0, 0.75, 0.6, 0.5, 0.43, 0.29, 0.0, 0.43]
+    growth = [row["revenue_growth_pct"] for row in daily]
+    assert growth[:3] == [None, 50.0, -100.0]
+    assert all(g is None for g in growth[3:])          # previous day had zero revenue
+
+
+def test_weekly_and_monthly_sales(gold):
+    weekly = gold[0]["weekly_sales"]
+    assert [row["year_week"] for row in weekly] == ["2025-W01", "2025-W02"]
+    assert [row["total_revenue"] for row in weekly] == [Decimal("25.00"), Decimal("20.05")]
+    assert [row["avg_order_value"] for row in weekly] == [Decimal("8.33"), Decimal("6.68")]
+    assert [row["unique_customers"] for row in weekly] == [2, 2]
+    assert [row["revenue_growth_pct"] for row in weekly] == [None, -19.8]   # (20.05 - 25) / 25
+    monthly = gold[0]["monthly_sales"]
+    assert len(monthly) == 1 and monthly[0]["year_month"] == "2025-01"
+    assert (monthly[0]["total_revenue"], monthly[0]["unique_customers"], monthly[0]["avg_revenue_per_customer"]) == (
+        Decimal("45.05"), 4, Decimal("11.26"))
+    assert monthly[0]["revenue_growth_pct"] is None
+
+
+def test_growth_rounds_half_up_and_needs_the_previous_calendar_period():
+    up = pe._growth(np.array([20000, 20001]))                   # +0.005 % -> 0.01
+    down = pe._growth(np.array([20000, 19999]))                 # -0.005 % -> -0.01
+    assert up[1] == 0.01 and down[1] == -0.01
+    gap = pe._growth(np.array([100, 150, 300]), np.array([1, 2, 4]))
+    assert math.isnan(gap[0]) and gap[1] == 50.0 and math.isnan(gap[2])
+
+
+def test_statistical_distributions(gold):
+    stats = gold[1]
+    totals = [Decimal(x) for x in ("10.00", "10.00", "5.00", "20.00", "0.01", "0.04")]
+    order = stats["order_value_distribution"]
+    # sorted 0.01 0.04 5 10 10 20: median (5+10)/2; q25 at 1.25 -> 0.04 + 0.25 * 4.96; q90 at 4.5; q95 at 4.75
+    assert (order["mean"], order["median"], order["q25"], order["q75"], order["q90"], order["q95"]) == (
+        7.51, 7.5, 1.28, 10.0, 15.0, 17.5)
+    assert (order["min"], order["max"]) == (0.01, 20.0)
+    assert order["std"] == round(float(statistics.stdev(totals)), 2)
+    quantity = stats["quantity_distribution"]
+    assert quantity == {"mean": 1.17, "median": 1.0, "mode": 1, "min": 1, "max": 2}
+    price = stats["price_distribution"]
+    assert price["mean"] == 6.68        # 40.05 / 6 = 6.675 -> half-up
+    assert (price["median"], price["min"], price["max"]) == (5.0, 0.01, 20.0)
+    prices = [Decimal(x) for x in ("10.00", "5.00", "5.00", "20.00", "0.01", "0.04")]
+    assert price["std"] == round(float(statistics.stdev(prices)), 2)
+    assert stats["overall_metrics"] == {"total_revenue": 45.05, "total_orders": 6, "total_customers": 4,
+                                        "total_products": 2, "total_countries": 3, "avg_order_value": 7.51,
+                                        "avg_items_per_order": 1.17}
+
+
+def test_gold_summary(gold):
+    summary = gold[2]
+    assert summary["fact_sales"] == {"rows": 6, "first_purchase_date": "2025-01-01",
+                                     "last_purchase_date": "2025-01-10"}
+    assert summary["counts"] == {"clients": 4, "products": 2, "countries": 3, "active_clients": 4,
+                                 "high_value_clients": 2}
+    assert summary["rfm_segments"] == {"Champions": 2, "Loyal Customers": 2, "Promising": 0, "At Risk": 0,
+                                       "Hibernating": 0, "Need Attention": 0}
+    assert summary["top_product"] == {"product": "Laptop", "total_revenue": 30.0}
+    assert summary["top_country"] == {"country": "France", "total_revenue": 20.0}    # tie with Germany: by name
+    assert summary["top_client"] == {"id_client": 1, "name": "Ann", "total_spent": 20.0}  # tie with 3: by id
+    assert summary["temporal_records"] == {"daily_sales": 10, "weekly_sales": 2, "monthly_sales": 1}
+    assert summary["tables"]["fact_sales"] == 6 and summary["silver_attempt"] == "attempt=x"
+    assert (summary["run_id"], summary["as_of_date"]) == ("r9", AS_OF)
+
+
+# --- through the lake -----------------------------------------------------------------------------
+
+CLIENTS_CSV = (
+    "id_client,name,email,subscription_date,country,extra\n"
+    "1,Ann Lee,ann@x.com,2024-01-02,France,x\n"
+    "   \n"                                                     # blank line: skipped, not a row
+    "2,Bob Ray,,2024-03-04,Spain,y\n"                          # missing email
+    "3,Cid,cid@x.com,2024-03-05,Spain,z\n"
+)
+PURCHASES_CSV = (
+    "id_purchase,id_client,product,price,quantity,purchase_date,total\n"
+    "1,1,Mouse,20.00,2,2025-01-01,40.00\n"
+    "2,2,Laptop,999.99,1,2025-02-01,999.99\n"                  # orphan: client 2 was rejected
+    "3,3,Phone,300.005,1,2025-03-01,\n"                        # price 300.01, total recomputed
+)
+
+
+def test_run_silver_and_gold_through_the_lake(settings, tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "clients.csv").write_text(CLIENTS_CSV)
+    (landing / "purchases.csv").write_text(PURCHASES_CSV)
+    bronze.ingest(settings, RUN_DATE, "run-1", str(landing))
+    report = pe.run_silver(settings, RUN_DATE, "run-1")
+    assert report["clients"]["rejects_by_reason"]["missing_value"] == 1
+    assert report["purchases"]["rejects_by_reason"]["orphan_client"] == 1
+    assert report["purchases"]["total_recalculated"] == 1
+    # (2 + 2) kept of (3 + 3) rows -> 66.666... -> 66.67
+    assert report["summary"]["data_quality_score"] == 66.67
+    assert report["summary"]["future_dates_policy"] == "reject"
+    silver = Path(settings.lake_root) / "silver" / f"run_date={RUN_DATE}"
+    attempt = json.loads((silver / "_current.json").read_text())["attempt"]
+    rejects = pq.read_table(silver / attempt / "_rejects" / "clients")
+    assert rejects.column("source_row").to_pylist() == [2]      # the blank line is not counted
+    assert rejects.column("email").to_pylist() == [None]        # empty field read as null, like Spark
+    purchases = pe.read_table(settings, "silver", RUN_DATE, "purchases")
+    assert sorted(purchases.column("year_month").to_pylist()) == ["2025-01", "2025-03"]
+    assert json.loads((silver / attempt / "quality_report.json").read_text()) == report
+
+    summary = pe.run_gold(settings, RUN_DATE, "run-1")
+    assert summary["silver_attempt"] == attempt
+    assert summary["tables"]["fact_sales"] == 2
+    fact = pe.read_table(settings, "gold", RUN_DATE, "fact_sales")
+    assert sorted(zip(fact.column("id_purchase").to_pylist(), fact.column("total").to_pylist())) == [
+        (1, Decimal("40.00")), (3, Decimal("300.01"))]
+
+    # a re-run commits a new attempt and removes the old one
+    pe.run_silver(settings, RUN_DATE, "run-2")
+    assert json.loads((silver / "_current.json").read_text())["attempt"] != attempt
+    assert not (silver / attempt).exists()
+
+
+def test_read_source_names_the_file_on_a_missing_column_or_row_mismatch(settings, tmp_path):
+    bad = tmp_path / "clients.csv"
+    bad.write_text("id_client,name,email,country\n1,A,a@x.com,France\n")
+    with pytest.raises(ValueError, match="clients.csv"):
+        pe.read_source(settings, str(bad), "clients")
+    good = tmp_path / "ok.csv"
+    good.write_text("id_client,name,email,subscription_date,country\n1,A,a@x.com,2024-01-01,France\n")
+    with pytest.raises(ValueError, match="ok.csv: read 1 data rows but the bronze manifest says 2"):
+        pe.read_source(settings, str(good), "clients", expected_rows=2)
+
+
+def test_run_gold_without_silver_fails_clearly(settings):
+    with pytest.raises(FileNotFoundError, match="no committed silver output"):
+        pe.run_gold(settings, RUN_DATE, "r1")
+    assert not lake.exists(lake.filesystem(settings), lake.layer_path(settings, "gold"))
+
+
+def test_gold_tables_follow_the_metrics_glossary(gold):
+    from medallion.metrics import table_metrics
+
+    tables, _, _ = pe.build_gold(silver_purchases(), silver_clients(), AS_OF, "r9")
+    arrow = {"bigint": pa.int64(), "int": pa.int32(), "string": pa.string(), "date": pa.date32(),
+             "double": pa.float64(), "boolean": pa.bool_(), "decimal(18,2)": pa.decimal128(18, 2)}
+    for name, table in tables.items():
+        expected = [(m.name, arrow[m.type]) for m in table_metrics(name)]
+        assert [(f.name, f.type) for f in table.schema] == expected, name
