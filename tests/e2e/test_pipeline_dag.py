@@ -38,7 +38,8 @@ def _gold_contents(settings: Settings) -> dict:
     for name in ("statistical_distributions", "gold_summary"):
         document = read_json(filesystem(settings),
                              layer_path(settings, "gold", *snapshot_parts(settings, "gold", RUN_DATE, f"{name}.json")))
-        document.pop("run_id", None)
+        document.pop("run_id", None)  # differs per DAG run, as does the silver attempt folder below
+        document.pop("silver_attempt", None)
         contents[name] = document
     return contents
 
