@@ -62,7 +62,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from typing import Any, Iterable
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -102,23 +102,51 @@ class SilverError(ValueError):
 
 def _trimmed(name: str) -> Column:
     """The field trimmed of ASCII whitespace at both ends; an empty result is null."""
-    text = F.trim(F.col(name), F.lit(ASCII_WHITESPACE))
-    return F.when(text == "", F.lit(None).cast("string")).otherwise(text)
+    return F.nullif(F.btrim(F.col(name), F.lit(ASCII_WHITESPACE)), F.lit(""))
+
+
+#: ``contract.ID_PATTERN`` restricted to values >= 1 (not all zeros), so one regex and one cast
+#: decide a positive id (a cast result would otherwise be evaluated twice).
+_POSITIVE_ID_PATTERN = r"^0*[1-9][0-9]*$"
+assert ID_PATTERN == r"^[0-9]+$", "update _POSITIVE_ID_PATTERN with contract.ID_PATTERN"
 
 
 def _positive_id(col: Column) -> Column:
     """bigint >= 1 when ``col`` is digits only and fits a bigint, else null."""
-    value = F.when(col.rlike(ID_PATTERN), col.try_cast("bigint"))
-    return F.when(value >= 1, value)
+    return F.when(col.rlike(_POSITIVE_ID_PATTERN), col.try_cast("bigint"))
+
+
+def _date_from(col: Column, fmt: str) -> Column:
+    """``date`` of a string that already matches the regex of Spark pattern ``fmt``, else null.
+
+    The known patterns are rewritten to ISO text and cast (Spark's cast rejects impossible calendar
+    dates and times exactly like ``try_to_date`` with the pattern, and is several times faster);
+    any other pattern falls back to ``try_to_date``.
+    """
+    if fmt == "yyyy-MM-dd":
+        return col.try_cast("date")
+    if fmt == "yyyy/MM/dd":
+        return F.translate(col, "/", "-").try_cast("date")
+    if fmt == "dd/MM/yyyy":
+        return F.concat(F.substring(col, 7, 4), F.lit("-"), F.substring(col, 4, 2), F.lit("-"),
+                        F.substring(col, 1, 2)).try_cast("date")
+    if fmt == "yyyy-MM-dd'T'HH:mm:ss":
+        return F.to_date(col.try_cast("timestamp"))  # the time must be valid too; UTC session
+    return F.try_to_date(col, fmt)
 
 
 def parse_date(col: Column) -> Column:
     """``date`` of a trimmed string in one of ``contract.DATE_FORMATS`` (date part kept), else null.
 
     The whole field must match one format's regex and be a real calendar date: ``2024-02-30`` and
-    ``2024-01-01T25:00:00`` are null.
+    ``2024-01-01T25:00:00`` are null. Formats are tried in contract order; the first whose regex
+    matches decides.
     """
-    return F.coalesce(*[F.when(col.rlike(regex), F.try_to_date(col, fmt)) for regex, fmt, _ in DATE_FORMATS])
+    parsed = None
+    for regex, fmt, _ in DATE_FORMATS:
+        value = _date_from(col, fmt)
+        parsed = F.when(col.rlike(regex), value) if parsed is None else parsed.when(col.rlike(regex), value)
+    return parsed
 
 
 def _canonical(col: Column, vocabulary: Iterable[str]) -> Column:
@@ -152,13 +180,27 @@ def _check_policy(future_dates: str) -> None:
 
 
 def _mark_first(df: DataFrame, reason_col: str, key: str, reason: str) -> DataFrame:
-    """Among rows with a null ``reason_col``, rows whose ``key`` appeared earlier get ``reason``."""
-    first = F.min(F.when(F.col(reason_col).isNull(), F.col("source_row"))).over(Window.partitionBy(key))
-    return df.withColumn(
-        reason_col,
-        F.when(F.col(reason_col).isNull() & (F.col("source_row") != first), F.lit(reason))
-        .otherwise(F.col(reason_col)),
-    )
+    """Among rows with a null ``reason_col``, rows whose ``key`` appeared earlier get ``reason``.
+
+    The wide rows are never shuffled: one aggregation of ``(key, source_row)`` over the rows still
+    valid finds the keys seen more than once and their first row; that set (small for real data:
+    one row per repeated key) is broadcast and joined back.
+    """
+    valid = df.where(F.col(reason_col).isNull() & F.col(key).isNotNull())
+    repeated = (valid.groupBy(F.col(key).alias("_dup_key"))
+                .agg(F.min("source_row").alias("_dup_first"), F.count(F.lit(1)).alias("_dup_n"))
+                .where(F.col("_dup_n") > 1).drop("_dup_n"))
+    # Computed once: every later action (stats, each write) reuses it instead of aggregating again.
+    repeated = _checkpoint(repeated)
+    joined = df.join(F.broadcast(repeated), F.col(key) == F.col("_dup_key"), "left")
+    later = F.col(reason_col).isNull() & F.coalesce(F.col("source_row") != F.col("_dup_first"), F.lit(False))
+    return joined.withColumn(reason_col, F.when(later, F.lit(reason)).otherwise(F.col(reason_col))) \
+        .drop("_dup_key", "_dup_first")
+
+
+def _null_flags(columns: Iterable[str]) -> list[Column]:
+    """``_null_<c>``: the trimmed field ``_t_<c>`` is missing (counted in ``null_values``)."""
+    return [F.col(f"_t_{c}").isNull().alias(f"_null_{c}") for c in columns]
 
 
 def _stats(flagged: DataFrame, dataset: str, extra: dict[str, Column]) -> dict[str, Any]:
@@ -166,7 +208,7 @@ def _stats(flagged: DataFrame, dataset: str, extra: dict[str, Column]) -> dict[s
     kept = F.col("_reason").isNull()
     aggs = [F.count(F.lit(1)).alias("input_rows"), F.count(F.when(kept, 1)).alias("output_rows")]
     aggs += [F.count(F.when(F.col("_reason") == r, 1)).alias(f"reason__{r}") for r in REJECT_REASONS[dataset]]
-    aggs += [F.count(F.when(F.col(f"_t_{c}").isNull(), 1)).alias(f"null__{c}") for c in SOURCE_COLUMNS[dataset]]
+    aggs += [F.count(F.when(F.col(f"_null_{c}"), 1)).alias(f"null__{c}") for c in SOURCE_COLUMNS[dataset]]
     aggs += [F.count(F.when(cond, 1)).alias(name) for name, cond in extra.items()]
     row = flagged.agg(*aggs).first().asDict()
     unknown = {k.split("__", 1)[1]: row[k] for k in extra if k.startswith("unknown__")}
@@ -180,6 +222,16 @@ def _stats(flagged: DataFrame, dataset: str, extra: dict[str, Column]) -> dict[s
         "future_dates": row["future_dates"],
         "unknown_values": unknown,
     }
+
+
+def _checkpoint(rows: DataFrame) -> DataFrame:
+    """``rows`` computed now, once, and kept in the block manager (memory, spilling to disk).
+
+    A local checkpoint stores the computed rows as they are; Spark's columnar cache (``cache()``)
+    took three times longer to build for these wide, string-heavy frames. The lineage is cut, so a
+    lost executor fails the job (the Airflow task retries it).
+    """
+    return rows.localCheckpoint(eager=True)
 
 
 def _rejects(flagged: DataFrame, dataset: str, run_id: str) -> DataFrame:
@@ -218,18 +270,12 @@ def clean_clients(raw_df: DataFrame, run_date: str, future_dates: str = "reject"
         ``subscription_date`` date, ``country`` string), unordered; ``rejects_df`` has the five
         original string columns, ``source_row`` bigint, ``reason`` string, ``run_id`` string;
         ``stats`` is the table's quality-report section (module docstring). Both DataFrames derive
-        from one cached frame, computed once by the single aggregation that fills ``stats``.
+        from one checkpointed frame, so the per-row rules run once.
 
     Raises:
         SilverError: a column is missing from ``raw_df``.
         ValueError: unknown ``future_dates`` policy.
     """
-    return _clients(raw_df, run_date, future_dates, countries, run_id)[:3]
-
-
-def _clients(raw_df: DataFrame, run_date: str, future_dates: str, countries: Iterable[str],
-             run_id: str) -> tuple[DataFrame, DataFrame, dict[str, Any], DataFrame]:
-    """:func:`clean_clients` plus the cached frame both outputs derive from (to unpersist)."""
     _check_columns(raw_df, "clients")
     _check_policy(future_dates)
     cols = SOURCE_COLUMNS["clients"]
@@ -245,30 +291,33 @@ def _clients(raw_df: DataFrame, run_date: str, future_dates: str, countries: Ite
     bad_date = F.col("_date").isNull()
     future = F.coalesce(F.col("_date") > run_day, F.lit(False))
     df = df.withColumn("_future", ~missing & ~bad_id & ~bad_date & future)
-    df = df.withColumn("_reason", _first_reason(
-        (missing, contract.MISSING_VALUE),
-        (bad_id, contract.INVALID_ID),
-        (bad_date, contract.INVALID_DATE),
-        (F.col("_future") & F.lit(future_dates == "reject"), contract.FUTURE_DATE),
-        (_not(F.col("_email").rlike(EMAIL_PATTERN)), contract.INVALID_EMAIL),
-    ))
-    df = _mark_first(df, "_reason", "_id", contract.DUPLICATE_ID)
-    df = _mark_first(df, "_reason", "_email", contract.DUPLICATE_EMAIL)
-    flagged = df.select(
-        *cols, "source_row", *[f"_t_{c}" for c in cols], "_reason", "_future",
+    # Every per-row value is computed once into a checkpointed frame; the duplicate rules then only
+    # change _reason through small broadcast joins (see _mark_first).
+    rows = df.select(
+        *cols, "source_row", *_null_flags(cols), "_future", "_id", "_email",
+        _first_reason(
+            (missing, contract.MISSING_VALUE),
+            (bad_id, contract.INVALID_ID),
+            (bad_date, contract.INVALID_DATE),
+            (F.col("_future") & F.lit(future_dates == "reject"), contract.FUTURE_DATE),
+            (_not(F.col("_email").rlike(EMAIL_PATTERN)), contract.INVALID_EMAIL),
+        ).alias("_reason"),
         F.col("_id").alias("_out_id_client"),
         F.regexp_replace(F.col("_t_name"), r"\s+", " ").alias("_out_name"),
         F.col("_email").alias("_out_email"),
         F.when(F.col("_future"), run_day).otherwise(F.col("_date")).alias("_out_subscription_date"),
         F.coalesce(F.col("_country"), F.col("_t_country")).alias("_out_country"),
         F.col("_country").isNull().alias("_unknown"),
-    ).cache()
+    )
+    rows = _checkpoint(rows)
+    flagged = _mark_first(rows, "_reason", "_id", contract.DUPLICATE_ID)
+    flagged = _mark_first(flagged, "_reason", "_email", contract.DUPLICATE_EMAIL)
     kept = F.col("_reason").isNull()
     stats = _stats(flagged, "clients", {
         "future_dates": F.col("_future"),
         "unknown__country": kept & F.col("_unknown"),
     })
-    return _typed(flagged.where(kept), "clients"), _rejects(flagged, "clients", run_id), stats, flagged
+    return _typed(flagged.where(kept), "clients"), _rejects(flagged, "clients", run_id), stats
 
 
 def clean_purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, future_dates: str = "reject", *,
@@ -296,12 +345,6 @@ def clean_purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, fut
         SilverError: a column is missing from ``raw_df`` or ``clients_df``.
         ValueError: unknown ``future_dates`` policy.
     """
-    return _purchases(raw_df, clients_df, run_date, future_dates, products, run_id)[:3]
-
-
-def _purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, future_dates: str,
-               products: Iterable[str], run_id: str) -> tuple[DataFrame, DataFrame, dict[str, Any], DataFrame]:
-    """:func:`clean_purchases` plus the cached frame both outputs derive from (to unpersist)."""
     _check_columns(raw_df, "purchases")
     if "id_client" not in clients_df.columns:
         raise SilverError("clients DataFrame given to clean_purchases lacks column id_client")
@@ -326,23 +369,18 @@ def _purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, future_d
     bad_date = F.col("_date").isNull()
     future = F.coalesce(F.col("_date") > run_day, F.lit(False))
     df = df.withColumn("_future", ~missing & ~bad_id & ~bad_number & _not(bad_amount) & ~bad_date & future)
-    df = df.withColumn("_reason", _first_reason(
-        (missing, contract.MISSING_VALUE),
-        (bad_id, contract.INVALID_ID),
-        (bad_number, contract.INVALID_NUMBER),
-        (F.coalesce(bad_amount, F.lit(True)), contract.INVALID_AMOUNT),
-        (bad_date, contract.INVALID_DATE),
-        (F.col("_future") & F.lit(future_dates == "reject"), contract.FUTURE_DATE),
-    ))
-    df = _mark_first(df, "_reason", "_id", contract.DUPLICATE_ID)
-    known = clients_df.select(F.col("id_client").cast("bigint").alias("_known_client"))
-    df = df.join(known, df["_cid"] == known["_known_client"], "left")
-    df = df.withColumn("_reason", F.when(F.col("_reason").isNull() & F.col("_known_client").isNull(),
-                                         F.lit(contract.ORPHAN_CLIENT)).otherwise(F.col("_reason")))
     source_total = F.when(total_text.rlike(DECIMAL_PATTERN), total_text.try_cast(_TOTAL_COMPARE))
     date_out = F.when(F.col("_future"), run_day).otherwise(F.col("_date"))
-    flagged = df.select(
-        *cols, "source_row", *[f"_t_{c}" for c in cols], "_reason", "_future",
+    rows = df.select(
+        *cols, "source_row", *_null_flags(cols), "_future", "_id", "_cid",
+        _first_reason(
+            (missing, contract.MISSING_VALUE),
+            (bad_id, contract.INVALID_ID),
+            (bad_number, contract.INVALID_NUMBER),
+            (F.coalesce(bad_amount, F.lit(True)), contract.INVALID_AMOUNT),
+            (bad_date, contract.INVALID_DATE),
+            (F.col("_future") & F.lit(future_dates == "reject"), contract.FUTURE_DATE),
+        ).alias("_reason"),
         F.col("_id").alias("_out_id_purchase"),
         F.col("_cid").alias("_out_id_client"),
         F.coalesce(F.col("_product"), F.col("_t_product")).alias("_out_product"),
@@ -350,17 +388,24 @@ def _purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, future_d
         F.col("_quantity").alias("_out_quantity"),
         date_out.alias("_out_purchase_date"),
         F.col("_total").alias("_out_total"),
-        F.date_format(date_out, "yyyy-MM").alias("_out_year_month"),
+        F.substring(date_out.cast("string"), 1, 7).alias("_out_year_month"),
         F.col("_product").isNull().alias("_unknown"),
         F.coalesce(source_total != F.col("_total"), F.lit(True)).alias("_recalculated"),
-    ).cache()
+    )
+    rows = _checkpoint(rows)
+    flagged = _mark_first(rows, "_reason", "_id", contract.DUPLICATE_ID)
+    known = F.broadcast(_checkpoint(clients_df.select(F.col("id_client").cast("bigint").alias("_known_client"))))
+    flagged = flagged.join(known, F.col("_cid") == F.col("_known_client"), "left")
+    flagged = flagged.withColumn("_reason", F.when(F.col("_reason").isNull() & F.col("_known_client").isNull(),
+                                                   F.lit(contract.ORPHAN_CLIENT)).otherwise(F.col("_reason"))) \
+        .drop("_known_client")
     kept = F.col("_reason").isNull()
     stats = _stats(flagged, "purchases", {
         "total_recalculated": kept & F.col("_recalculated"),
         "future_dates": F.col("_future"),
         "unknown__product": kept & F.col("_unknown"),
     })
-    return _typed(flagged.where(kept), "purchases"), _rejects(flagged, "purchases", run_id), stats, flagged
+    return _typed(flagged.where(kept), "purchases"), _rejects(flagged, "purchases", run_id), stats
 
 
 # --- Reading bronze ----------------------------------------------------------------------------
@@ -452,9 +497,9 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
     """Build the silver snapshot of ``run_date`` from the latest bronze versions and commit it.
 
     Writes, under a fresh attempt folder ``silver/run_date=<d>/attempt=<id>/``: ``clients``
-    (Parquet, sorted by ``id_client``), ``purchases`` (Parquet partitioned by ``year_month``, one
+    (Parquet, one file sorted by ``id_client``), ``purchases`` (Parquet partitioned by ``year_month``, one
     file per month sorted by ``id_purchase``), ``_rejects/clients`` and ``_rejects/purchases`` (Parquet,
-    sorted by ``source_row``) and ``quality_report.json``; then commits the attempt with
+    one file each, sorted by ``source_row``) and ``quality_report.json``; then commits the attempt with
     :func:`medallion.lake.commit_attempt` (readers see the old or the new snapshot, never a
     half-written one). The same bronze bytes, run date and run id give the same Parquet content and
     report (no wall-clock value is written).
@@ -477,10 +522,9 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
     raw_clients, clients_manifest = read_bronze(spark, settings, "clients", run_date)
     raw_purchases, purchases_manifest = read_bronze(spark, settings, "purchases", run_date)
 
-    clients, client_rejects, client_stats, cached_clients = _clients(
-        raw_clients, run_date, policy, COUNTRIES, run_id)
-    purchases, purchase_rejects, purchase_stats, cached_purchases = _purchases(
-        raw_purchases, clients, run_date, policy, PRODUCTS, run_id)
+    clients, client_rejects, client_stats = clean_clients(raw_clients, run_date, policy, run_id=run_id)
+    purchases, purchase_rejects, purchase_stats = clean_purchases(
+        raw_purchases, clients, run_date, policy, run_id=run_id)
 
     attempt = lake.new_attempt_id()
     base = (lake.run_date_dir(run_date), attempt)
@@ -488,13 +532,15 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
     def uri(*parts: str) -> str:
         return lake.spark_uri(settings, "silver", *base, *parts)
 
-    clients.orderBy("id_client").write.parquet(uri("clients"))
+    # One sorted file per table (one per month for purchases): a single-partition sort needs one
+    # pass over the input, where orderBy would add a sampling pass for its range partitioner.
+    clients.repartition(1).sortWithinPartitions("id_client").write.parquet(uri("clients"))
     # One task per month (hash on year_month), sorted by id within: exactly one file per month
     # folder, whose bytes do not depend on how the shuffle was sampled or coalesced.
     (purchases.repartition("year_month").sortWithinPartitions("year_month", "id_purchase")
      .write.partitionBy("year_month").parquet(uri("purchases")))
-    client_rejects.orderBy("source_row").write.parquet(uri("_rejects", "clients"))
-    purchase_rejects.orderBy("source_row").write.parquet(uri("_rejects", "purchases"))
+    client_rejects.repartition(1).sortWithinPartitions("source_row").write.parquet(uri("_rejects", "clients"))
+    purchase_rejects.repartition(1).sortWithinPartitions("source_row").write.parquet(uri("_rejects", "purchases"))
 
     total_in = client_stats["input_rows"] + purchase_stats["input_rows"]
     total_out = client_stats["output_rows"] + purchase_stats["output_rows"]
@@ -518,8 +564,6 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
         "bronze": {m["dataset"]: {"file": m["file"], "version": m["version"], "sha256": m["sha256"]}
                    for m in (clients_manifest, purchases_manifest)},
     })
-    cached_purchases.unpersist()
-    cached_clients.unpersist()
     return report
 
 
