@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help install cluster-up cluster-down demo airflow test test-unit test-integration test-e2e lint lock benchmark clean
+.PHONY: help install cluster-up cluster-down demo airflow test test-unit test-integration test-e2e lock benchmark clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'

@@ -2,7 +2,7 @@
 
 Pure transforms (each takes and returns DataFrames, no I/O) that the unit tests call on tiny
 inputs, plus :func:`run`, which reads the committed silver snapshot of a run date, builds
-``fact_sales`` once (checkpointed), derives every aggregate from it, writes a fresh gold attempt and
+``fact_sales`` once (cached), derives every aggregate from it, writes a fresh gold attempt and
 commits it atomically (:func:`medallion.lake.commit_attempt`).
 
 Every output column, its type, unit and formula is documented once in :mod:`medallion.metrics`
@@ -28,6 +28,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType, StructType
@@ -132,30 +133,22 @@ def build_fact_sales(clients: DataFrame, purchases: DataFrame) -> DataFrame:
         F.weekofyear(day).alias("purchase_week"),
         _iso_day_of_week(day).alias("purchase_day_of_week"),
         F.element_at(day_names, _iso_day_of_week(day)).alias("purchase_day_name"),
-        F.substring(day.cast("string"), 1, 7).alias("year_month"),
+        F.date_format(day, "yyyy-MM").alias("year_month"),
         _iso_year_week(day).alias("year_week"),
         F.datediff(day, F.col("subscription_date")).alias("customer_tenure_days"),
     )
 
 
-def _with_score(table: DataFrame, column: str, name: str, *, descending: bool = False) -> DataFrame:
-    """``table`` plus ``name`` = ``ceil(5 * cume_dist())`` over ``column``, in exact integer arithmetic.
+def _score(order: Column) -> Column:
+    """``ceil(5 * cume_dist())`` over ``order`` in exact integer arithmetic.
 
     cume_dist = c / n, where c counts the rows ordered at or before this one including its peers
-    and n all rows, so ceil(5c / n) = (5c + n - 1) div n (doubles could turn 5 * 2/5 into
-    2.0000000000000004 and ceil it to 3). c is a running sum over the *distinct* values of
-    ``column`` and their counts, a narrow table that is joined back, so the wide rows are never
-    gathered into one partition. ``column`` must not be null.
+    (the default RANGE frame) and n all rows, so ceil(5c / n) = (5c + n - 1) div n. Doubles
+    could turn 5 * 2/5 into 2.0000000000000004 and ceil it to 3.
     """
-    counts = table.groupBy(column).agg(F.count(F.lit(1)).alias("_rows"))
-    order = F.col(column).desc() if descending else F.col(column).asc()
-    at_or_before = F.sum("_rows").over(
-        Window.orderBy(order).rowsBetween(Window.unboundedPreceding, Window.currentRow))
-    total = F.sum("_rows").over(Window.partitionBy())
-    scores = counts.select(
-        F.col(column).alias("_score_key"),
-        F.floor(F.try_divide((at_or_before * 5 + total - 1).cast(_INT), total.cast(_INT))).cast("int").alias(name))
-    return table.join(scores, F.col(column) == F.col("_score_key"), "inner").drop("_score_key")
+    at_or_before = F.count(F.lit(1)).over(Window.orderBy(order))
+    total = F.count(F.lit(1)).over(Window.partitionBy())
+    return F.floor(F.try_divide((at_or_before * 5 + total - 1).cast(_INT), total.cast(_INT))).cast("int")
 
 
 def rfm_segment(r_score: Column, f_score: Column, m_score: Column) -> Column:
@@ -224,14 +217,15 @@ def client_kpis(fact: DataFrame, as_of: date | str) -> DataFrame:
     twice_median = kpis.agg(
         F.round(F.percentile("total_spent", 0.5) * 2, 2).cast(_NUM).alias("_twice_median"))
     kpis = kpis.crossJoin(F.broadcast(twice_median))
+    r_score = _score(F.col("days_since_last_purchase").desc())
+    f_score = _score(F.col("total_purchases").asc())
+    m_score = _score(F.col("total_spent").asc())
     scored = kpis.select(
         "*",
         (F.col("days_since_last_purchase") <= ACTIVE_DAYS).alias("is_active"),
         ((F.col("total_spent") * 2) > F.col("_twice_median")).alias("is_high_value"),
+        r_score.alias("r_score"), f_score.alias("f_score"), m_score.alias("m_score"),
     )
-    scored = _with_score(scored, "days_since_last_purchase", "r_score", descending=True)
-    scored = _with_score(scored, "total_purchases", "f_score")
-    scored = _with_score(scored, "total_spent", "m_score")
     segment = rfm_segment(F.col("r_score"), F.col("f_score"), F.col("m_score"))
     return scored.select(
         "id_client", "name", "email", "country", "subscription_date", "total_purchases",
@@ -291,24 +285,14 @@ def product_analytics(fact: DataFrame) -> DataFrame:
            .select("product",
                    F.array_join(F.transform("ranked", lambda item: item["country"]), ", ")
                    .alias("top_countries")))
-    # Two-level aggregation (per product and client, then per product): exact distinct clients
-    # without Spark's Expand of the whole fact table for countDistinct.
-    per_pair = fact.groupBy("product", "id_client").agg(
-        F.sum("quantity").alias("_quantity"),
-        F.sum("total").alias("_revenue"),
-        F.sum("price").alias("_price_sum"),
-        F.min("price").alias("_min_price"),
-        F.max("price").alias("_max_price"),
-        F.count(F.lit(1)).alias("_orders"),
-    )
-    per_product = per_pair.groupBy("product").agg(
-        F.sum("_quantity").cast("bigint").alias("total_quantity_sold"),
-        _money_sum("_revenue").alias("total_revenue"),
-        _money_sum("_price_sum").alias("_price_sum"),
-        F.min("_min_price").alias("min_price"),
-        F.max("_max_price").alias("max_price"),
-        F.sum("_orders").alias("total_orders"),
-        F.count(F.lit(1)).alias("unique_customers"),
+    per_product = fact.groupBy("product").agg(
+        F.sum("quantity").cast("bigint").alias("total_quantity_sold"),
+        _money_sum("total").alias("total_revenue"),
+        _money_sum("price").alias("_price_sum"),
+        F.min("price").alias("min_price"),
+        F.max("price").alias("max_price"),
+        F.count(F.lit(1)).alias("total_orders"),
+        F.countDistinct("id_client").alias("unique_customers"),
     )
     return _with_market_share(per_product, "product").join(top, "product", "left").select(
         "product", "total_quantity_sold", "total_revenue",
@@ -328,7 +312,12 @@ def country_analytics(fact: DataFrame) -> DataFrame:
         ``avg_revenue_per_customer`` decimal(18,2) half-up to cents, ``market_share_pct`` double
         (100 * revenue / all revenue, 2 decimals, largest-remainder rounding: adds up to 100).
     """
-    per_country = _period_totals(fact, F.col("country"))
+    per_country = fact.groupBy("country").agg(
+        _money_sum("total").alias("total_revenue"),
+        F.countDistinct("id_client").alias("unique_customers"),
+        F.count(F.lit(1)).alias("total_orders"),
+        F.sum("quantity").cast("bigint").alias("total_quantity"),
+    )
     return _with_market_share(per_country, "country").select(
         "country", "total_revenue", "unique_customers", "total_orders", "total_quantity",
         _money_avg(F.col("total_revenue"), F.col("total_orders")).alias("avg_order_value"),
@@ -338,24 +327,11 @@ def country_analytics(fact: DataFrame) -> DataFrame:
 
 
 def _period_totals(fact: DataFrame, *keys: Column) -> DataFrame:
-    """``total_revenue`` decimal(18,2), ``total_orders``, ``unique_customers`` (exact distinct
-    clients), ``total_quantity`` bigint per ``keys``.
-
-    Two-level aggregation: per ``keys`` and client, then per ``keys``. The fact table is
-    clustered by ``id_client`` (its join), so the first level needs no shuffle, and no Expand of
-    the fact table is made for a distinct count.
-    """
-    per_client = fact.groupBy(*keys, "id_client").agg(
-        F.sum("total").alias("_revenue"),
-        F.count(F.lit(1)).alias("_orders"),
-        F.sum("quantity").alias("_quantity"),
-    )
-    names = per_client.columns[:len(keys)]
-    return per_client.groupBy(*names).agg(
-        _money_sum("_revenue").alias("total_revenue"),
-        F.sum("_orders").alias("total_orders"),
-        F.count(F.lit(1)).alias("unique_customers"),
-        F.sum("_quantity").cast("bigint").alias("total_quantity"),
+    return fact.groupBy(*keys).agg(
+        _money_sum("total").alias("total_revenue"),
+        F.count(F.lit(1)).alias("total_orders"),
+        F.countDistinct("id_client").alias("unique_customers"),
+        F.sum("quantity").cast("bigint").alias("total_quantity"),
     )
 
 
@@ -508,7 +484,7 @@ def statistical_distributions(fact: DataFrame) -> dict[str, dict[str, Any]]:
         means are exact quotients rounded half-up; quantiles are exact with linear
         interpolation (Spark ``percentile``); ``std`` is the sample standard deviation (null
         with fewer than 2 orders); ``mode`` is the most frequent quantity, the smallest on ties.
-        Five Spark actions (one aggregate, one group-by of quantity, three distinct counts).
+        Two Spark actions (one aggregate, one group-by of quantity).
     """
     levels = [0.5, 0.25, 0.75, 0.9, 0.95]
     row = fact.agg(
@@ -527,11 +503,10 @@ def statistical_distributions(fact: DataFrame) -> dict[str, dict[str, Any]]:
         F.stddev_samp("price").alias("price_std"),
         F.min("price").alias("price_min"),
         F.max("price").alias("price_max"),
+        F.countDistinct("id_client").alias("customers"),
+        F.countDistinct("product").alias("products"),
+        F.countDistinct("country").alias("countries"),
     ).first()
-    # Distinct counts as their own small queries: several countDistinct in the aggregate above
-    # would make Spark expand the whole fact table once per distinct column.
-    distinct = {name: fact.select(column).distinct().count()
-                for name, column in (("customers", "id_client"), ("products", "product"), ("countries", "country"))}
     mode_row = (fact.groupBy("quantity").agg(F.count(F.lit(1)).alias("n"))
                 .orderBy(F.col("n").desc(), F.col("quantity").asc()).first())
     orders = int(row["orders"])
@@ -565,9 +540,9 @@ def statistical_distributions(fact: DataFrame) -> dict[str, dict[str, Any]]:
         "overall_metrics": {
             "total_revenue": _round2(row["revenue"] if row["revenue"] is not None else Decimal(0)),
             "total_orders": orders,
-            "total_customers": distinct["customers"],
-            "total_products": distinct["products"],
-            "total_countries": distinct["countries"],
+            "total_customers": int(row["customers"]),
+            "total_products": int(row["products"]),
+            "total_countries": int(row["countries"]),
             "avg_order_value": _mean2(row["revenue"], orders),
             "avg_items_per_order": _mean2(row["quantity_sum"], orders),
         },
@@ -690,7 +665,7 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str) -> 
     Writes the seven gold tables (Parquet) and ``statistical_distributions.json`` and
     ``gold_summary.json`` into a fresh attempt folder under
     ``gold/run_date=<run_date>/``, then commits it, replacing the previous gold of that date
-    atomically. The fact table is computed once (local checkpoint); every aggregate derives from it.
+    atomically. The fact table is computed once and cached; every aggregate derives from it.
 
     Returns:
         The ``gold_summary.json`` document.
@@ -704,15 +679,15 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str) -> 
     silver_attempt = lake.current_attempt(settings, "silver", run_date)
     clients = read_silver(spark, settings, run_date, "clients", silver_attempt)
     purchases = read_silver(spark, settings, run_date, "purchases", silver_attempt)
-    # Computed once and kept as rows (a local checkpoint builds several times faster than the
-    # columnar cache for this wide table); it stays clustered by id_client from its join, which
-    # the per-client aggregations reuse without a shuffle.
-    fact = build_fact_sales(clients, purchases).localCheckpoint(eager=True)
-    attempt = lake.new_attempt_id()
-    base = (lake.run_date_dir(run_date), attempt)
-    for name, table in gold_tables(fact, as_of).items():
-        _write_table(name, table, lake.spark_uri(settings, "gold", *base, name))
-    distributions = statistical_distributions(fact)
+    fact = build_fact_sales(clients, purchases).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        attempt = lake.new_attempt_id()
+        base = (lake.run_date_dir(run_date), attempt)
+        for name, table in gold_tables(fact, as_of).items():
+            _write_table(name, table, lake.spark_uri(settings, "gold", *base, name))
+        distributions = statistical_distributions(fact)
+    finally:
+        fact.unpersist()
     written = {name: spark.read.parquet(lake.spark_uri(settings, "gold", *base, name))
                for name in GOLD_TABLES}
     summary = gold_summary(written, run_id=run_id, as_of=as_of, silver_attempt=silver_attempt)
