@@ -34,10 +34,10 @@ null                ``None``
 Steps of :func:`publish_gold`: (1) refuse an older run date than the newest successfully published
 one unless forced (:class:`PublishRefused`); (2) resolve the snapshots and load the JSON reports,
 count each table's Parquet rows and checksum its files; (3) for each table, create a staging
-collection ``_staging__<table>__<run token>`` with the indexes dashboards filter by (the key,
-unique, and :data:`TABLE_INDEXES`), stream the Parquet in record batches (memory bounded by the
-batch size) into it with ``insert_many(ordered=False)`` and check the staged count equals the
-Parquet row count; (4) only when every table is staged, ``renameCollection`` each staging collection onto its
+collection ``_staging__<table>__<run token>``, stream the Parquet in record batches (memory bounded
+by the batch size) into it with ``insert_many(ordered=False)``, check the staged count equals the
+Parquet row count, then build the indexes dashboards filter by (the key, unique, and
+:data:`TABLE_INDEXES`); (4) only when every table is staged, ``renameCollection`` each staging collection onto its
 live name with ``dropTarget`` (atomic per collection on the server); (5) upsert the reports and mark
 the log entry ``success``. On any failure before (4) every staging collection is dropped, every live
 collection is untouched, the log entry is marked ``failed`` and the error is re-raised.
@@ -51,20 +51,25 @@ glue that gets one from ``MongoHook`` (connection ``mongo_default``).
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import hashlib
 import logging
 import math
 import re
+import sys
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import bson
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+from bson.raw_bson import RawBSONDocument
 
 from medallion import lake
 from medallion.config import Settings
@@ -332,30 +337,38 @@ def load_reports(settings: Settings, run_date: str) -> dict[str, Any]:
 
 # --- Mongo side ---------------------------------------------------------------------------------
 
-def _insert_batch(collection: "Collection", documents: list[dict[str, Any]]) -> None:
+def _insert_batch(collection: "Collection", documents: list[RawBSONDocument]) -> None:
     """Insert one batch of documents (unordered: the server keeps going past a bad document and
     reports every error at the end). A seam for tests that simulate a crash mid-publish."""
     collection.insert_many(documents, ordered=False)
 
 
-def _document_batches(dataset: ds.Dataset, key: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
+def encoded_documents(data: pa.RecordBatch | pa.Table, key: str) -> list[RawBSONDocument]:
+    """:func:`to_documents` of ``data`` encoded to BSON, ready for ``insert_many`` (no re-encoding).
+
+    Raises:
+        KeyError, TypeError: as :func:`bson_safe_table`.
+    """
+    return [RawBSONDocument(bson.encode(document)) for document in to_documents(data, key)]
+
+
+def _document_batches(dataset: ds.Dataset, key: str, batch_size: int) -> Iterator[list[RawBSONDocument]]:
     for batch in dataset.to_batches(batch_size=batch_size, batch_readahead=1, fragment_readahead=1):
         if batch.num_rows:
-            yield to_documents(batch, key)
+            yield encoded_documents(batch, key)
 
 
 def _stage_table(db: "Database", source: TableSource, staging: str, settings: Settings, batch_size: int) -> int:
-    """Load ``source`` into the (new, empty) collection ``staging``, index it, verify; return the count.
+    """Load ``source`` into the (new, empty) collection ``staging``, verify, index; return the count.
 
-    The key's unique index is created first, so a duplicate key is refused during the load (and
-    mongo-java-server builds it faster incrementally). The next batch is converted in a helper
-    thread while the current one is sent, so at most two batches are in memory.
+    During the load the only index is ``_id`` (= the key, so a duplicate key is refused there);
+    the key's unique index and :data:`TABLE_INDEXES` are built once the documents are in, which is
+    cheaper than maintaining them per insert. A helper thread converts and BSON-encodes the next
+    batch while the current one is sent (the wait for the server releases the GIL), so at most two
+    batches are in memory.
     """
     key = TABLE_KEYS[source.table]
     collection = db.create_collection(staging, check_exists=False)
-    collection.create_index([(key, 1)], unique=True, name=f"{key}_unique")
-    for field in TABLE_INDEXES[source.table]:
-        collection.create_index([(field, 1)], name=f"{field}_1")
     batches = _document_batches(_dataset(lake.filesystem(settings), source.path, source.table), key, batch_size)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"publish-{source.table}") as converter:
         pending = converter.submit(next, batches, None)
@@ -368,6 +381,9 @@ def _stage_table(db: "Database", source: TableSource, staging: str, settings: Se
             f"staging collection {staging} holds {staged} documents but gold table {source.table} has "
             f"{source.rows} Parquet rows"
         )
+    collection.create_index([(key, 1)], unique=True, name=f"{key}_unique")
+    for field in TABLE_INDEXES[source.table]:
+        collection.create_index([(field, 1)], name=f"{field}_1")
     return staged
 
 
@@ -456,8 +472,10 @@ def publish_gold(db: "Database", settings: Settings, run_date: str, run_id: str,
         counts: dict[str, int] = {}
         for table, source in sources.items():
             staged[table] = staging_name(table, run_id)
+            began = time.perf_counter()
             counts[table] = _stage_table(db, source, staged[table], settings, batch_size)
-            log.info("staged %s: %d documents in %s.%s", table, counts[table], db.name, staged[table])
+            log.info("staged %s: %d documents in %s.%s in %.1f s", table, counts[table], db.name, staged[table],
+                     time.perf_counter() - began)
         for table in tables:  # every table is staged and verified: swap them in
             db[staged[table]].rename(table, dropTarget=True)
             del staged[table]
@@ -509,3 +527,39 @@ def publish_gold_with_airflow_hook(settings: Settings, run_date: str, run_id: st
     with MongoHook(mongo_conn_id=conn_id) as hook:
         client = hook.get_conn()
         return publish_gold(client[settings.mongo_database], settings, run_date, run_id, logical_date, force=force)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """``python -m medallion.publish --run-date D --uri URI``: publish a committed gold snapshot by hand.
+
+    The lake and database come from the environment (:meth:`Settings.from_env`: ``LAKE_ROOT``,
+    ``MONGO_DATABASE``, ``PUBLISH_FACT_SALES``, ``PUBLISH_FORCE``); the run id defaults to
+    ``manual__<run date>``. Per-table staging times are logged. Exit status 0 on success, 1 when the
+    publish was refused or failed (the live collections are untouched, see :func:`publish_gold`).
+    """
+    from pymongo import MongoClient
+
+    parser = argparse.ArgumentParser(prog="python -m medallion.publish", description=main.__doc__.split("\n")[0])
+    parser.add_argument("--run-date", required=True, help="run date of the gold snapshot (YYYY-MM-DD)")
+    parser.add_argument("--uri", default="mongodb://127.0.0.1:27017", help="MongoDB URI [mongodb://127.0.0.1:27017]")
+    parser.add_argument("--run-id", help="run id recorded in _publish_log and reports [manual__<run date>]")
+    parser.add_argument("--force", action="store_true", help="publish even when a newer run date is published")
+    args = parser.parse_args(None if argv is None else list(argv))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    began = time.perf_counter()
+    with MongoClient(args.uri) as client:
+        try:
+            entry = publish_gold(client[settings.mongo_database], settings, args.run_date,
+                                 args.run_id or f"manual__{args.run_date}", args.run_date, force=args.force or None)
+        except (PublishError, FileNotFoundError) as error:
+            print(f"publish: {error}", file=sys.stderr)
+            return 1
+    print(f"published {sum(entry['collections'].values())} documents of run date {args.run_date} into "
+          f"{settings.mongo_database} in {time.perf_counter() - began:.1f} s: "
+          + ", ".join(f"{table}={count}" for table, count in entry["collections"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

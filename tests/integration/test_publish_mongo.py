@@ -521,3 +521,28 @@ def test_demo_server_script_starts_answers_and_stops(tmp_path):
     assert stopped.returncode == 0 and f"stopped (pid {pid})" in stopped.stdout
     assert not Path(f"/proc/{pid}").exists()
     assert script("status").returncode == 1
+
+
+def test_command_line_publishes_a_run_date_and_refuses_an_older_one(two_runs, client, monkeypatch, capsys):
+    """``python -m medallion.publish`` (publish by hand): settings from the environment, exit status."""
+    settings = two_runs
+    database = f"gold_cli_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("LAKE_ROOT", settings.lake_root)
+    monkeypatch.setenv("MONGO_DATABASE", database)
+    uri = "mongodb://{}:{}".format(*client.address)
+    try:
+        assert publish.main(["--run-date", "2026-11-29", "--uri", uri]) == 0
+        assert "published 20 documents of run date 2026-11-29 into " + database in capsys.readouterr().out
+        db = client[database]
+        assert {t: db[t].count_documents({}) for t in AGGREGATES} == {
+            "client_kpis": 4, "product_analytics": 3, "country_analytics": 3, "daily_sales": 4,
+            "weekly_sales": 3, "monthly_sales": 3}
+        assert db["_publish_log"].find_one({"status": "success"})["run_id"] == "manual__2026-11-29"
+
+        assert publish.main(["--run-date", "2026-11-28", "--uri", uri]) == 1
+        assert "refusing to publish gold of run date 2026-11-28" in capsys.readouterr().err
+        assert db.client_kpis.count_documents({}) == 4
+        assert publish.main(["--run-date", "2026-11-28", "--uri", uri, "--force"]) == 0
+        assert db.client_kpis.count_documents({}) == 3
+    finally:
+        client.drop_database(database)

@@ -20,6 +20,7 @@ from medallion.config import Settings
 from medallion.publish import (
     bson_safe_json,
     bson_safe_table,
+    encoded_documents,
     parquet_checksum,
     published_tables,
     run_token,
@@ -98,6 +99,14 @@ def test_documents_encode_to_bson_and_decode_to_the_same_values():
     for document in documents:
         decoded = bson.decode(bson.encode(document), codec_options=bson.CodecOptions(tz_aware=True))
         assert decoded == document
+
+
+def test_encoded_documents_are_the_documents_as_bson_with_id_first():
+    documents = to_documents(client_kpis_batch(), key="id_client")
+    encoded = encoded_documents(client_kpis_batch(), key="id_client")
+    assert [raw.raw for raw in encoded] == [bson.encode(document) for document in documents]
+    assert [next(iter(raw)) for raw in encoded] == ["_id", "_id"]
+    assert [raw["_id"] for raw in encoded] == [document["id_client"] for document in documents]
 
 
 def test_decimal_rounds_half_away_from_zero_to_cents():
