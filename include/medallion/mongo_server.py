@@ -26,7 +26,7 @@ Command line (the demo; ``scripts/mongo-server.sh`` wraps it)::
 ``start`` runs the server in the background, writes ``server.pid``, ``server.uri`` and
 ``server.log`` into the run folder and prints where the server is; ``stop`` ends exactly that pid.
 ``MONGO_JAVA_OPTS`` adds JVM options to every start, e.g. ``-Xmx14g``: the JVM's default heap (a
-quarter of memory, 6 GiB here) holds about 1.5M gold ``client_kpis`` documents.
+quarter of memory, 6 GiB here) runs out near 1.8M gold ``client_kpis`` documents.
 
 What the server does and does not do (checked with mongo-java-server 1.47.0 and PyMongo 4.20):
 ``insert``, ``find``, ``count``, ``update`` with upsert, ``drop``, ``listCollections``,
@@ -137,7 +137,7 @@ def ensure_built(cache_dir: Path | str | None = None) -> str:
 
 def _java_command(classpath: str, port: int, java_opts: tuple[str, ...]) -> list[str]:
     # MONGO_JAVA_OPTS (e.g. "-Xmx14g") first, so explicit java_opts win: the JVM's default heap
-    # (1/4 of memory) holds about 1.5M gold client_kpis documents.
+    # (1/4 of memory) runs out near 1.8M gold client_kpis documents.
     java_opts = (*os.environ.get("MONGO_JAVA_OPTS", "").split(), *java_opts)
     return [_require("java"), *java_opts, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
             "-cp", classpath, MAIN_CLASS, str(port), "127.0.0.1"]
