@@ -30,6 +30,7 @@ import pyarrow.dataset as pads
 from medallion import lake
 from medallion.config import Settings
 from medallion.contract import GOLD_TABLES
+from medallion.metrics import PRIMARY_KEYS
 
 #: Largest accepted difference between two doubles (2-decimal percentages and ratios).
 DOUBLE_TOLERANCE = 0.01
@@ -41,15 +42,7 @@ TABLE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
         "_rejects/clients": ("source_row",),
         "_rejects/purchases": ("source_row",),
     },
-    "gold": {
-        "fact_sales": ("id_purchase",),
-        "client_kpis": ("id_client",),
-        "product_analytics": ("product",),
-        "country_analytics": ("country",),
-        "daily_sales": ("date",),
-        "weekly_sales": ("year_week",),
-        "monthly_sales": ("year_month",),
-    },
+    "gold": {table: (key,) for table, key in PRIMARY_KEYS.items()},
 }
 assert tuple(TABLE_KEYS["gold"]) == GOLD_TABLES
 #: JSON documents compared per layer.

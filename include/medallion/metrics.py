@@ -252,6 +252,10 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "monthly_sales": ("year_month",),
 }
 
+#: The unique key column of each gold table (one row per value): the last column of its sort key.
+#: MongoDB's ``_id`` when publishing, and the join key of the engines' differential check.
+PRIMARY_KEYS: dict[str, str] = {table: keys[-1] for table, keys in TABLE_KEYS.items()}
+
 #: RFM segments in the order they are tested (the first match wins).
 RFM_SEGMENTS: tuple[str, ...] = (
     "Champions", "Loyal Customers", "Promising", "At Risk", "Hibernating", "Need Attention",

@@ -11,8 +11,8 @@ Output (database ``settings.mongo_database``, default ``analytics_gold``):
 
 * one collection per published table (:func:`published_tables`: every aggregate table and
   ``client_kpis``; ``fact_sales`` only with ``settings.publish_fact_sales``), one document per
-  Parquet row with the Parquet column names, plus ``_id`` = the row's key (:data:`TABLE_KEYS`), so a
-  re-run of the same date gives the same documents;
+  Parquet row with the Parquet column names, plus ``_id`` = the row's key
+  (:data:`medallion.metrics.PRIMARY_KEYS`), so a re-run of the same date gives the same documents;
 * ``reports``: one document per (run id, kind) for the three JSON reports, upserted;
 * ``_publish_log``: one document per publish attempt (run id, run and logical date, per-collection
   counts, Parquet checksums, start/end time, status ``running|success|failed|refused``, error).
@@ -74,6 +74,7 @@ from bson.raw_bson import RawBSONDocument
 from medallion import lake
 from medallion.config import Settings
 from medallion.contract import GOLD_TABLES
+from medallion.metrics import PRIMARY_KEYS
 
 if TYPE_CHECKING:
     from pymongo.collection import Collection
@@ -86,17 +87,6 @@ DEFAULT_BATCH_SIZE = 20_000
 REPORTS_COLLECTION = "reports"
 PUBLISH_LOG_COLLECTION = "_publish_log"
 STAGING_PREFIX = "_staging__"
-
-#: The key column of each gold table: unique, and copied into ``_id``.
-TABLE_KEYS: Mapping[str, str] = {
-    "fact_sales": "id_purchase",
-    "client_kpis": "id_client",
-    "product_analytics": "product",
-    "country_analytics": "country",
-    "daily_sales": "date",
-    "weekly_sales": "year_week",
-    "monthly_sales": "year_month",
-}
 
 #: Non-unique indexes dashboards filter or sort by (the key gets a unique index besides ``_id``).
 TABLE_INDEXES: Mapping[str, tuple[str, ...]] = {
@@ -367,7 +357,7 @@ def _stage_table(db: "Database", source: TableSource, staging: str, settings: Se
     batch while the current one is sent (the wait for the server releases the GIL), so at most two
     batches are in memory.
     """
-    key = TABLE_KEYS[source.table]
+    key = PRIMARY_KEYS[source.table]
     collection = db.create_collection(staging, check_exists=False)
     batches = _document_batches(_dataset(lake.filesystem(settings), source.path, source.table), key, batch_size)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"publish-{source.table}") as converter:
