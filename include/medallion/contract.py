@@ -53,8 +53,8 @@ PRODUCTS: tuple[str, ...] = tuple(sorted(PRODUCT_PRICE_RANGES))
 # Trimming removes ASCII whitespace (space, \t, \n, \r, \f, \v) at both ends of every field;
 # an empty string after trimming is a missing value (null).
 
-#: A positive integer id: digits only, value >= 1 and < 2**63.
-ID_PATTERN = r"^[0-9]+$"
+#: A positive integer id: digits only, not all zeros (leading zeros allowed); its value must also be < 2**63.
+ID_PATTERN = r"^0*[1-9][0-9]*$"
 #: A decimal number (price, total): optional sign, digits, optional fraction.
 DECIMAL_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 #: An integer (quantity): optional sign, digits.

@@ -187,7 +187,6 @@ def parse_id(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
         good = _bool(pc.match_substring_regex(sub, C.ID_PATTERN))
         stripped = pc.utf8_ltrim(sub, characters="0")
         length = np.asarray(pc.utf8_length(stripped).to_numpy(zero_copy_only=False), dtype=np.int64)
-        good &= length >= 1
         good &= (length < 19) | ((length == 19) & _bool(pc.less_equal(stripped, _INT64_MAX_DIGITS)))
         ok[rest] = good
         out[rest] = _int64(pc.if_else(pa.array(good), stripped, "0"))

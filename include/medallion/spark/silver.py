@@ -105,15 +105,9 @@ def _trimmed(name: str) -> Column:
     return F.nullif(F.btrim(F.col(name), F.lit(ASCII_WHITESPACE)), F.lit(""))
 
 
-#: ``contract.ID_PATTERN`` restricted to values >= 1 (not all zeros), so one regex and one cast
-#: decide a positive id (a cast result would otherwise be evaluated twice).
-_POSITIVE_ID_PATTERN = r"^0*[1-9][0-9]*$"
-assert ID_PATTERN == r"^[0-9]+$", "update _POSITIVE_ID_PATTERN with contract.ID_PATTERN"
-
-
 def _positive_id(col: Column) -> Column:
-    """bigint >= 1 when ``col`` is digits only and fits a bigint, else null."""
-    return F.when(col.rlike(_POSITIVE_ID_PATTERN), col.try_cast("bigint"))
+    """bigint >= 1 when ``col`` matches ``ID_PATTERN`` (digits, not all zeros) and fits a bigint, else null."""
+    return F.when(col.rlike(ID_PATTERN), col.try_cast("bigint"))
 
 
 def _date_from(col: Column, fmt: str) -> Column:
