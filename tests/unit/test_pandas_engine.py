@@ -198,6 +198,22 @@ def test_fact_sales_calendar_columns(gold):
     assert fact[2]["name"] == "Ann" and fact[3]["country"] == "Spain"
 
 
+def test_fact_sales_is_sorted_by_year_month_then_id_whatever_the_silver_order():
+    purchases = silver_purchases()
+    shuffled = purchases.take([5, 0, 3, 1, 4, 2])
+    february = purchases.slice(0, 1).set_column(  # id 7 in 2025-02 sorts after every January row
+        0, "id_purchase", pa.array([7], pa.int64())).set_column(
+        5, "purchase_date", pa.array([date(2025, 2, 1)], pa.date32())).set_column(
+        7, "year_month", pa.array(["2025-02"]))
+    for table in (purchases, shuffled, pa.concat_tables([february, shuffled])):
+        fact = pe.fact_table(pe.build_fact(table, silver_clients()))
+        expected = sorted(zip(fact.column("year_month").to_pylist(), fact.column("id_purchase").to_pylist()))
+        assert list(zip(fact.column("year_month").to_pylist(), fact.column("id_purchase").to_pylist())) == expected
+        assert fact.num_rows == table.num_rows
+    assert pe.fact_table(pe.build_fact(purchases, silver_clients())).equals(
+        pe.fact_table(pe.build_fact(shuffled, silver_clients())))
+
+
 def test_iso_calendar_at_year_boundaries():
     days = [(date(y, m, d) - date(1970, 1, 1)).days for y, m, d in ((2024, 12, 30), (2021, 1, 3), (2026, 12, 31))]
     cal = pe.iso_calendar(np.array(days))
