@@ -525,9 +525,11 @@ def main(argv: Iterable[str] | None = None) -> int:
     The lake and database come from the environment (:meth:`Settings.from_env`: ``LAKE_ROOT``,
     ``MONGO_DATABASE``, ``PUBLISH_FACT_SALES``, ``PUBLISH_FORCE``); the run id defaults to
     ``manual__<run date>``. Per-table staging times are logged. Exit status 0 on success, 1 when the
-    publish was refused or failed (the live collections are untouched, see :func:`publish_gold`).
+    publish was refused or failed, with the reason on stderr (the live collections are untouched,
+    see :func:`publish_gold`).
     """
     from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
 
     parser = argparse.ArgumentParser(prog="python -m medallion.publish", description=main.__doc__.split("\n")[0])
     parser.add_argument("--run-date", required=True, help="run date of the gold snapshot (YYYY-MM-DD)")
@@ -542,7 +544,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         try:
             entry = publish_gold(client[settings.mongo_database], settings, args.run_date,
                                  args.run_id or f"manual__{args.run_date}", args.run_date, force=args.force or None)
-        except (PublishError, FileNotFoundError) as error:
+        except (PublishError, FileNotFoundError, ValueError, PyMongoError) as error:
             print(f"publish: {error}", file=sys.stderr)
             return 1
     print(f"published {sum(entry['collections'].values())} documents of run date {args.run_date} into "
