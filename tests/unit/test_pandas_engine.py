@@ -207,8 +207,8 @@ def test_fact_sales_is_sorted_by_year_month_then_id_whatever_the_silver_order():
         7, "year_month", pa.array(["2025-02"]))
     for table in (purchases, shuffled, pa.concat_tables([february, shuffled])):
         fact = pe.fact_table(pe.build_fact(table, silver_clients()))
-        expected = sorted(zip(fact.column("year_month").to_pylist(), fact.column("id_purchase").to_pylist()))
-        assert list(zip(fact.column("year_month").to_pylist(), fact.column("id_purchase").to_pylist())) == expected
+        keys = list(zip(fact.column("year_month").to_pylist(), fact.column("id_purchase").to_pylist()))
+        assert keys == sorted(keys)
         assert fact.num_rows == table.num_rows
     assert pe.fact_table(pe.build_fact(purchases, silver_clients())).equals(
         pe.fact_table(pe.build_fact(shuffled, silver_clients())))
