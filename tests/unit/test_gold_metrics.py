@@ -407,6 +407,20 @@ def test_statistical_distributions(spark):
     }
 
 
+def test_exact_quantiles(spark):
+    frame = spark.createDataFrame([(m(v),) for v in ("10.00", "10.00", "20.00", "40.00", "70.00")] + [(None,)],
+                                  "v decimal(18,2)")
+    # Sorted values 10, 10, 20, 40, 70 (the null is ignored), n = 5, h = 4q:
+    # q=0.5 -> h=2 -> 20; q=0.25 -> h=1 -> 10 (both neighbours are the repeated 10);
+    # q=0.9 -> h=3.6 -> 40 + 0.6 * 30 = 58; q=0.95 -> h=3.8 -> 40 + 0.8 * 30 = 64; q=0 -> 10; q=1 -> 70.
+    got = gold.exact_quantiles(frame, "v", [0.5, 0.25, 0.9, 0.95, 0.0, 1.0])
+    assert got == [m("20"), m("10"), m("58"), m("64"), m("10"), m("70")]
+    # Two values: the median is their exact mean, 0.005 kept (no double rounding).
+    pair = spark.createDataFrame([(m("0.01"),), (m("0.02"),)], "v decimal(18,2)")
+    assert gold.exact_quantiles(pair, "v", [0.5]) == [m("0.015")]
+    assert gold.exact_quantiles(frame.where("v IS NULL"), "v", [0.5, 0.9]) == [None, None]
+
+
 def test_gold_summary(spark):
     fact = fact_of(spark, SALES_CLIENTS, SALES_PURCHASES).cache()
     # Cached so the summary's counts do not recompute every aggregate (run() reads the written files).
