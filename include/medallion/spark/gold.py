@@ -22,7 +22,7 @@ Every output column, its type, unit and formula is documented once in :mod:`meda
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
@@ -286,6 +286,49 @@ def client_kpis(fact: DataFrame, as_of: date | str) -> DataFrame:
     )
 
 
+#: A grouped aggregate in two levels: (output name, partial aggregate, merge of the partials by name).
+Additive = tuple[str, Column, Callable[[str], Column]]
+
+
+def _total(name: str, column: str) -> Additive:
+    """Exact money sum of ``column`` as ``decimal(18,2)``."""
+    return name, F.sum(column), lambda partial: F.sum(partial).cast(MONEY)
+
+
+def _orders(name: str) -> Additive:
+    """Row count (bigint)."""
+    return name, F.count(F.lit(1)), F.sum
+
+
+def _quantity(name: str) -> Additive:
+    """Sum of ``quantity`` as bigint."""
+    return name, F.sum("quantity").cast("bigint"), lambda partial: F.sum(partial).cast("bigint")
+
+
+def _grouped_with_customers(fact: DataFrame, keys: Sequence[Column], aggregates: Sequence[Additive]) -> DataFrame:
+    """``fact`` grouped by ``keys`` with ``aggregates`` and ``unique_customers`` (exact distinct ``id_client``).
+
+    Distinct clients are counted exactly with Spark's bitmap functions: ids fall into buckets of
+    32,768 consecutive values, the first level groups by the keys and the bucket and builds one
+    bitmap of the ids seen, the second level adds up the bitmaps' bit counts per key (every id has
+    one bucket and one bit, so nothing is counted twice). The other aggregates are merged from
+    their partials (sums of sums, min of mins...). On the 10M-row fact table this is about twice as
+    fast as ``countDistinct``, whose first level groups by every (key, id_client) pair.
+
+    Returns:
+        One row per key: the key columns (by their names/aliases), ``unique_customers`` bigint,
+        then one column per aggregate.
+    """
+    bucket = F.bitmap_bucket_number("id_client").alias("_bucket")
+    first = fact.groupBy(*keys, bucket).agg(
+        F.bitmap_construct_agg(F.bitmap_bit_position("id_client")).alias("_ids"),
+        *[partial.alias(name) for name, partial, _ in aggregates])
+    names = first.columns[:len(keys)]
+    return first.groupBy(*names).agg(
+        F.sum(F.bitmap_count("_ids")).cast("bigint").alias("unique_customers"),
+        *[merge(name).alias(name) for name, _, merge in aggregates])
+
+
 def _with_market_share(table: DataFrame, key: str) -> DataFrame:
     """``table`` (one row per ``key``, small) with ``market_share_pct`` of its ``total_revenue``.
 
@@ -335,15 +378,14 @@ def product_analytics(fact: DataFrame) -> DataFrame:
            .select("product",
                    F.array_join(F.transform("ranked", lambda item: item["country"]), ", ")
                    .alias("top_countries")))
-    per_product = fact.groupBy("product").agg(
-        F.sum("quantity").cast("bigint").alias("total_quantity_sold"),
-        _money_sum("total").alias("total_revenue"),
-        _money_sum("price").alias("_price_sum"),
-        F.min("price").alias("min_price"),
-        F.max("price").alias("max_price"),
-        F.count(F.lit(1)).alias("total_orders"),
-        F.countDistinct("id_client").alias("unique_customers"),
-    )
+    per_product = _grouped_with_customers(fact, [F.col("product")], [
+        _quantity("total_quantity_sold"),
+        _total("total_revenue", "total"),
+        _total("_price_sum", "price"),
+        ("min_price", F.min("price"), F.min),
+        ("max_price", F.max("price"), F.max),
+        _orders("total_orders"),
+    ])
     return _with_market_share(per_product, "product").join(top, "product", "left").select(
         "product", "total_quantity_sold", "total_revenue",
         _money_avg(F.col("_price_sum"), F.col("total_orders")).alias("avg_price"),
@@ -362,12 +404,8 @@ def country_analytics(fact: DataFrame) -> DataFrame:
         ``avg_revenue_per_customer`` decimal(18,2) half-up to cents, ``market_share_pct`` double
         (100 * revenue / all revenue, 2 decimals, largest-remainder rounding: adds up to 100).
     """
-    per_country = fact.groupBy("country").agg(
-        _money_sum("total").alias("total_revenue"),
-        F.countDistinct("id_client").alias("unique_customers"),
-        F.count(F.lit(1)).alias("total_orders"),
-        F.sum("quantity").cast("bigint").alias("total_quantity"),
-    )
+    per_country = _grouped_with_customers(fact, [F.col("country")], [
+        _total("total_revenue", "total"), _orders("total_orders"), _quantity("total_quantity")])
     return _with_market_share(per_country, "country").select(
         "country", "total_revenue", "unique_customers", "total_orders", "total_quantity",
         _money_avg(F.col("total_revenue"), F.col("total_orders")).alias("avg_order_value"),
@@ -377,12 +415,8 @@ def country_analytics(fact: DataFrame) -> DataFrame:
 
 
 def _period_totals(fact: DataFrame, *keys: Column) -> DataFrame:
-    return fact.groupBy(*keys).agg(
-        _money_sum("total").alias("total_revenue"),
-        F.count(F.lit(1)).alias("total_orders"),
-        F.countDistinct("id_client").alias("unique_customers"),
-        F.sum("quantity").cast("bigint").alias("total_quantity"),
-    )
+    return _grouped_with_customers(fact, keys, [
+        _total("total_revenue", "total"), _orders("total_orders"), _quantity("total_quantity")])
 
 
 def daily_sales(fact: DataFrame) -> DataFrame:
@@ -526,8 +560,8 @@ def statistical_distributions(fact: DataFrame) -> dict[str, dict[str, Any]]:
         means are exact quotients rounded half-up; quantiles are exact with linear
         interpolation (:func:`exact_quantiles`, in ``Decimal``); ``std`` is the sample standard
         deviation (null with fewer than 2 orders); ``mode`` is the most frequent quantity, the
-        smallest on ties. Six Spark actions: the plain aggregates, the distinct counts, three
-        quantile look-ups and the group-by of quantity.
+        smallest on ties. Seven Spark actions: the plain aggregates, two for the distinct counts,
+        three quantile look-ups and the group-by of quantity.
     """
     levels = [0.5, 0.25, 0.75, 0.9, 0.95]
     # Separate actions on purpose: distinct counts in the same aggregation make Spark expand every
@@ -546,11 +580,9 @@ def statistical_distributions(fact: DataFrame) -> dict[str, dict[str, Any]]:
         F.min("price").alias("price_min"),
         F.max("price").alias("price_max"),
     ).first()
-    distinct = fact.agg(
-        F.countDistinct("id_client").alias("customers"),
-        F.countDistinct("product").alias("products"),
-        F.countDistinct("country").alias("countries"),
-    ).first()
+    distinct = fact.agg(F.countDistinct("product").alias("products"),
+                        F.countDistinct("country").alias("countries")).first()
+    customers = _grouped_with_customers(fact, [], []).first()["unique_customers"] or 0
     quantiles = dict(zip(levels, exact_quantiles(fact, "total", levels)))
     quantity_median, = exact_quantiles(fact, "quantity", [0.5])
     price_median, = exact_quantiles(fact, "price", [0.5])
@@ -586,7 +618,7 @@ def statistical_distributions(fact: DataFrame) -> dict[str, dict[str, Any]]:
         "overall_metrics": {
             "total_revenue": _round2(row["revenue"] if row["revenue"] is not None else Decimal(0)),
             "total_orders": orders,
-            "total_customers": int(distinct["customers"]),
+            "total_customers": int(customers),
             "total_products": int(distinct["products"]),
             "total_countries": int(distinct["countries"]),
             "avg_order_value": _mean2(row["revenue"], orders),
