@@ -292,7 +292,7 @@ Additive = tuple[str, Column, Callable[[str], Column]]
 
 def _total(name: str, column: str) -> Additive:
     """Exact money sum of ``column`` as ``decimal(18,2)``."""
-    return name, F.sum(column), lambda partial: F.sum(partial).cast(MONEY)
+    return name, F.sum(column), _money_sum
 
 
 def _orders(name: str) -> Additive:
