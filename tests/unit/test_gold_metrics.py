@@ -52,6 +52,14 @@ def fact_of(spark, clients, purchases):
     return gold.build_fact_sales(make_clients(spark, clients), make_purchases(spark, purchases))
 
 
+def kpis_of(spark, clients, purchases, as_of):
+    return gold.client_kpis(fact_of(spark, clients, purchases), make_clients(spark, clients), as_of)
+
+
+def tables_of(spark, clients, purchases, as_of):
+    return gold.gold_tables(fact_of(spark, clients, purchases), make_clients(spark, clients), as_of)
+
+
 # --- fact_sales ---------------------------------------------------------------------------------
 
 def test_fact_sales_calendar_columns_and_tenure(spark):
@@ -97,8 +105,7 @@ KPI_PURCHASES = [
 
 
 def test_client_kpis_values_recency_median_and_rfm_ties(spark):
-    fact = fact_of(spark, KPI_CLIENTS, KPI_PURCHASES)
-    got = gold.client_kpis(fact, "2024-04-30").drop("name", "email", "subscription_date")
+    got = kpis_of(spark, KPI_CLIENTS, KPI_PURCHASES, "2024-04-30").drop("name", "email", "subscription_date")
     # As of 2024-04-30. Spent: c1 20.00+100.00 = 120.00, c2 300.00, c3 10.00+10.01 = 20.01,
     # c4 1000.00. Median of the even count 4 = (120.00 + 300.00) / 2 = 210.00 -> c2, c4 high value.
     # Lifetime (as-of - first purchase): c1 from 2024-01-01 = 31+29+31+29 = 120 days,
@@ -135,8 +142,7 @@ def test_client_kpis_values_recency_median_and_rfm_ties(spark):
 
 
 def test_client_kpis_uses_the_run_date_not_the_wall_clock(spark):
-    fact = fact_of(spark, KPI_CLIENTS, KPI_PURCHASES)
-    row = gold.client_kpis(fact, date(2030, 1, 1)).where("id_client = 2").first()
+    row = kpis_of(spark, KPI_CLIENTS, KPI_PURCHASES, date(2030, 1, 1)).where("id_client = 2").first()
     # 2024-04-20 -> 2030-01-01: 2024-04-20..2025-04-20 = 365, +4 years (one leap day, 2028) = 1826,
     # then 2029-04-20 -> 2030-01-01 = 256: total 2082 days.
     assert row["days_since_last_purchase"] == 2082
@@ -161,7 +167,7 @@ def test_rfm_scores_half_up_fm_and_strict_median(spark):
         for _ in range(count):
             pid += 1
             purchases.append((pid, cid, "Mouse", price, 1, day))
-    kpis = gold.client_kpis(fact_of(spark, clients, purchases), as_of)
+    kpis = kpis_of(spark, clients, purchases, as_of)
     got = {r["id_client"]: (r["days_since_last_purchase"], r["r_score"], r["f_score"], r["m_score"],
                             r["rfm_segment"], r["is_high_value"])
            for r in kpis.collect()}
@@ -422,9 +428,9 @@ def test_exact_quantiles(spark):
 
 
 def test_gold_summary(spark):
-    fact = fact_of(spark, SALES_CLIENTS, SALES_PURCHASES).cache()
     # Cached so the summary's counts do not recompute every aggregate (run() reads the written files).
-    tables = {name: table.cache() for name, table in gold.gold_tables(fact, "2024-05-31").items()}
+    tables = {name: table.cache()
+              for name, table in tables_of(spark, SALES_CLIENTS, SALES_PURCHASES, "2024-05-31").items()}
     summary = gold.gold_summary(tables, run_id="r-1", as_of="2024-05-31", silver_attempt="attempt=x")
     # 8 purchases from 2024-05-01 to 2024-05-03 by 5 clients, 2 products, 4 countries.
     # Spend: c1 150.48, c2 150.52, c3 99.00, c4 200.00, c5 200.00 -> top client tie: id 4 first.
@@ -450,7 +456,7 @@ def test_gold_summary(spark):
 # --- glossary consistency -----------------------------------------------------------------------
 
 def test_every_gold_column_is_in_the_glossary_with_its_type(spark):
-    tables = gold.gold_tables(fact_of(spark, SALES_CLIENTS, SALES_PURCHASES), "2024-05-31")
+    tables = tables_of(spark, SALES_CLIENTS, SALES_PURCHASES, "2024-05-31")
     assert list(tables) == list(GOLD_TABLES)
     for name, table in tables.items():
         documented = [(metric.name, metric.type) for metric in table_metrics(name)]
