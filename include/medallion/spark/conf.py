@@ -37,9 +37,6 @@ def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, st
         "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "8"),
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.sources.partitionOverwriteMode": "static",
-        # Read splits of at most 32 MiB (default 128): the ~7 MiB month files of silver purchases
-        # at the benchmark size become ~10 tasks instead of 3, so that no core idles at the end.
-        "spark.sql.files.maxPartitionBytes": "32m",
         # Broadcast a join side estimated up to 64 MiB (default 10): the 2M silver clients (41 MiB
         # of Parquet, ~200 MiB in memory per executor) join the 10M purchases without a shuffle.
         "spark.sql.autoBroadcastJoinThreshold": "64m",

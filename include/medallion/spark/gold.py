@@ -50,6 +50,8 @@ TOP_COUNTRIES = 3
 
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _PARTITION_COLUMN = "year_month"
+#: ``spark.sql.files.maxPartitionBytes`` of the gold job (see :func:`run`).
+GOLD_READ_SPLIT = "32m"
 
 
 # --- Small column helpers -------------------------------------------------------------------------
@@ -768,6 +770,11 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str) -> 
     """
     as_of = _as_date(run_date)
     run_date = as_of.isoformat()
+    # Read splits of at most 32 MiB (Spark's default 128) in this job: at the benchmark size the
+    # ~7 MiB month files of silver purchases become ~10 tasks instead of 3, so no core idles at
+    # the end of the fact_sales write (62 s -> 38 s measured). Not set for silver: its one-file
+    # CSV reads were slower with the smaller splits.
+    spark.conf.set("spark.sql.files.maxPartitionBytes", GOLD_READ_SPLIT)
     silver_attempt = lake.current_attempt(settings, "silver", run_date)
     clients = read_silver(spark, settings, run_date, "clients", silver_attempt)
     purchases = read_silver(spark, settings, run_date, "purchases", silver_attempt)
