@@ -209,7 +209,6 @@ def test_source_row_across_several_partitions(spark, tmp_path):
             lines.append("")
     path = tmp_path / "rows.csv"
     path.write_text("\n".join(lines) + "\n")
-    split_size = spark.conf.get("spark.sql.files.maxPartitionBytes")
     spark.conf.set("spark.sql.files.maxPartitionBytes", "128")
     try:
         df = spark.read.schema("n string, pad string").option("header", True).csv(f"file://{path}")
@@ -217,7 +216,7 @@ def test_source_row_across_several_partitions(spark, tmp_path):
         numbered_df, rows = silver.with_source_row(df)
         got = [(int(r.n), r.source_row) for r in numbered_df.collect()]
     finally:
-        spark.conf.set("spark.sql.files.maxPartitionBytes", split_size)
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
     assert partitions >= 4
     assert rows == 60
     assert sorted(got) == [(i, i) for i in range(1, 61)]
