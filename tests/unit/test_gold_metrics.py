@@ -183,6 +183,20 @@ def test_rfm_scores_half_up_fm_and_strict_median(spark):
     }
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 23])
+def test_rfm_score_is_ceil_5_cume_dist_with_ties(spark, n):
+    # Many ties and every n mod 5: the score read from four cut-off values must equal
+    # ceil(5 * c / n), c = values ordered at or before v (peers included), in integer arithmetic.
+    values = [(i * 7) % 4 + (i % 3) for i in range(n)]  # 0..5, repeated
+    frame = spark.createDataFrame([(v,) for v in values], "v int")
+    for descending in (False, True):
+        cutoffs = gold.order_statistics(frame, "v", gold._score_ranks(descending=descending))
+        scored = frame.select("v", gold._score("v", *cutoffs, descending=descending).alias("s")).collect()
+        for row in scored:
+            c = sum(1 for w in values if (w >= row["v"] if descending else w <= row["v"]))
+            assert row["s"] == -(-5 * c // n), (descending, row["v"], values)
+
+
 def test_rfm_segment_rules_in_order(spark):
     cases = [  # (r, f, m, expected) with FM = half-up((f + m) / 2)
         (4, 4, 4, "Champions"),          # R>=4, FM 4
@@ -221,7 +235,7 @@ SALES_PURCHASES = [
 
 
 def test_product_analytics(spark):
-    got = gold.product_analytics(fact_of(spark, SALES_CLIENTS, SALES_PURCHASES))
+    got = gold.product_analytics(gold.product_country_cube(fact_of(spark, SALES_CLIENTS, SALES_PURCHASES)))
     # Laptop: revenue 200+100+100+150+150+99 = 799.00 over 6 orders of 1 item; avg price
     # 799/6 = 133.1666 -> 133.17; 5 distinct clients. By country: Italy 400, Belgium 150 and
     # France 150 tie (Belgium first by name), Germany 99 is fourth and left out.
@@ -245,7 +259,7 @@ def test_product_analytics(spark):
 
 
 def test_country_analytics(spark):
-    got = gold.country_analytics(fact_of(spark, SALES_CLIENTS, SALES_PURCHASES))
+    got = gold.country_analytics(gold.product_country_cube(fact_of(spark, SALES_CLIENTS, SALES_PURCHASES)))
     # Belgium 150.00+0.48 = 150.48 (2 orders, 1 client): share 150.48/800 = 18.81 exactly;
     # France 150.00+0.52 = 150.52 (2 orders, 3 items): aov 75.26, share 18.815;
     # Germany 99.00: share 12.375; Italy 400.00 over 3 orders of 2 clients: aov 133.333 -> 133.33,
@@ -273,9 +287,9 @@ def test_market_shares_of_equal_thirds_add_up_to_100(spark):
     fact = fact_of(spark, clients, purchases)
     # Each exact share is 33.333...: rounded down 3 x 33.33 = 99.99; the remainders tie, so the
     # first key gets the missing 0.01.
-    products = {r["product"]: r["market_share_pct"] for r in gold.product_analytics(fact).collect()}
+    products = {r["product"]: r["market_share_pct"] for r in gold.product_analytics(gold.product_country_cube(fact)).collect()}
     assert products == {"Mouse": 33.34, "Phone": 33.33, "Tablet": 33.33}
-    countries = {r["country"]: r["market_share_pct"] for r in gold.country_analytics(fact).collect()}
+    countries = {r["country"]: r["market_share_pct"] for r in gold.country_analytics(gold.product_country_cube(fact)).collect()}
     assert countries == {"France": 33.34, "Spain": 33.33, "UK": 33.33}
 
 
@@ -290,7 +304,7 @@ def test_daily_sales_gap_filled_rolling_and_growth(spark):
         (4, 1, "Mouse", "70.00", 1, "2024-03-10"),
         (5, 2, "Mouse", "35.00", 3, "2024-03-11"),
     ]
-    got = gold.daily_sales(fact_of(spark, clients, purchases))
+    got = gold.daily_sales(gold.day_cube(fact_of(spark, clients, purchases)))
     # Revenue per day 100, 0, 50, 0 x6, 70, 105. Trailing 7-day mean over the days that exist:
     # 03-01 100/1, 03-02 100/2, 03-03 150/3, 03-04 150/4 = 37.50, 03-05 150/5, 03-06 150/6,
     # 03-07 150/7 = 21.43, 03-08 (03-02..08) 50/7 = 7.14, 03-09 50/7, 03-10 (03-04..10) 70/7,
@@ -328,7 +342,7 @@ def test_weekly_sales_iso_year_boundary_and_missing_week(spark):
         (4, 1, "Mouse", "50.01", 1, "2025-01-05"),   # Sunday, 2025-W01
         (5, 2, "Mouse", "10.00", 3, "2025-01-13"),   # Monday, 2025-W03 (W02 has no sales)
     ]
-    got = gold.weekly_sales(fact_of(spark, clients, purchases))
+    got = gold.weekly_sales(gold.day_cube(fact_of(spark, clients, purchases)))
     # W52 100.00 (2 orders, 2 clients); W01 150.01 (2 orders, 1 client): aov 75.005 -> 75.01,
     # growth (150.01-100)/100 = 50.01; W03 30.00: previous calendar week W02 absent -> null.
     expected = spark.createDataFrame(
@@ -354,7 +368,7 @@ def test_monthly_sales_growth_across_year_and_gap(spark):
         (6, 1, "Mouse", "25.00", 1, "2024-02-29"),
         (7, 1, "Mouse", "10.00", 1, "2024-04-01"),  # March has no sales
     ]
-    got = gold.monthly_sales(fact_of(spark, clients, purchases))
+    got = gold.monthly_sales(gold.day_cube(fact_of(spark, clients, purchases)))
     # Dec 120 (1 order, 1 client); Jan 150 (2, 2): growth revenue 30/120 = 25, orders 100,
     # clients 100; Feb 225 (3 orders, 1 client): aov 75, per client 225, revenue +50, orders +50,
     # clients -50; Apr 10: previous calendar month March is absent -> all growths null.

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import reduce
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -36,6 +37,7 @@ from medallion import lake
 from medallion.config import Settings
 from medallion.contract import GOLD_TABLES, MONEY_PRECISION, MONEY_SCALE, SILVER_SCHEMAS
 from medallion.metrics import RFM_SEGMENTS, TABLE_KEYS
+from medallion.spark.conf import without_dictionary
 
 MONEY = DecimalType(MONEY_PRECISION, MONEY_SCALE)
 #: Operand type of exact quotients (see the module docstring).
@@ -56,6 +58,9 @@ _PARTITION_COLUMN = "year_month"
 #: so no core idles at the end (the broadcast join and write alone: 62 s -> 38 s). The aggregates
 #: keep the default: with more tasks they shuffle more partial bitmaps and were slower.
 FACT_READ_SPLIT = "32m"
+#: ``fact_sales`` columns written without Parquet dictionary encoding (nearly every value is
+#: distinct within a month file; the fact write at full size: 44-48 s -> 38-41 s).
+PLAIN_FACT_COLUMNS = ("id_purchase", "id_client", "name", "email", "price", "total")
 
 
 # --- Small column helpers -------------------------------------------------------------------------
@@ -104,17 +109,73 @@ def _as_date(as_of: date | str) -> date:
         raise ValueError(f"run date must be YYYY-MM-DD, got {as_of!r}") from error
 
 
+def order_statistics(values: DataFrame, column: str,
+                     ranks: Callable[[Column], Sequence[Column]]) -> tuple[int, Callable[[int], Any]]:
+    """Values of a numeric column at chosen 0-based ranks of its ascending order, in one Spark action.
+
+    A group-by counts each distinct value, a running sum over the values in order gives each
+    value's rank range ``[end - count, end)``, and only the rows holding a wanted rank reach the
+    driver (Spark's ``percentile`` keeps every distinct value in a per-task hash map and was 2-3x
+    slower on 10M money values). Nulls in ``column`` are ignored.
+
+    Args:
+        values: any DataFrame.
+        column: an integer or decimal column.
+        ranks: given the count ``n`` of non-null values (a bigint Column), the wanted ranks as
+            integer Columns in ``[0, n)``.
+
+    Returns:
+        ``(n, at)``: ``at(rank)`` is the value at that rank, for the wanted ranks only (a
+        ``Decimal`` for a decimal column, an ``int`` for an integer one); ``n`` is 0 when there
+        is no value.
+    """
+    counts = values.where(F.col(column).isNotNull()).groupBy(column).agg(F.count(F.lit(1)).alias("_n"))
+    running = Window.orderBy(column).rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    ranked = counts.select(column, "_n", F.sum("_n").over(running).alias("_end"),
+                           F.sum("_n").over(Window.partitionBy()).alias("_total"))
+    holds = [(F.col("_end") - F.col("_n") <= rank) & (rank < F.col("_end")) for rank in ranks(F.col("_total"))]
+    rows = ranked.where(reduce(lambda a, b: a | b, holds, F.lit(False))).select(column, "_end", "_total").collect()
+    if not rows:
+        return 0, lambda rank: None
+    ends = sorted((int(row["_end"]), row[column]) for row in rows)
+
+    def at(rank: int) -> Any:
+        return next(value for end, value in ends if rank < end)
+
+    return int(rows[0]["_total"]), at
+
+
+def _quantile_ranks(levels: Sequence[float]) -> Callable[[Column], list[Column]]:
+    """The ranks :func:`_interpolated` reads for ``levels`` (``floor(h)`` and the next one)."""
+    def ranks(total: Column) -> list[Column]:
+        wanted = []
+        for level in levels:
+            low = F.floor((total - 1) * F.lit(Decimal(str(level))))
+            wanted += [low, F.least(low + 1, total - 1)]
+        return wanted
+    return ranks
+
+
+def _interpolated(total: int, at: Callable[[int], Any], levels: Sequence[float]) -> list[Decimal | None]:
+    """Quantiles at ``levels`` from the order statistics read with :func:`_quantile_ranks`."""
+    if total == 0:
+        return [None] * len(levels)
+    result = []
+    for level in levels:
+        position = (total - 1) * Decimal(str(level))
+        low = int(position)  # floor: position >= 0
+        lower, upper = Decimal(at(low)), Decimal(at(min(low + 1, total - 1)))
+        result.append(lower + (position - low) * (upper - lower))
+    return result
+
+
 def exact_quantiles(values: DataFrame, column: str, levels: Sequence[float]) -> list[Decimal | None]:
     """Exact quantiles of a numeric column with linear interpolation (numpy/pandas ``linear``).
 
     For ``n`` non-null values sorted ascending (0-based ranks), the quantile at level ``q`` is
     ``v[lo] + (h - lo) * (v[lo + 1] - v[lo])`` with ``h = (n - 1) * q`` and ``lo = floor(h)``
-    (Hyndman & Fan type 7), computed in ``Decimal``, so it is exact for decimal and integer columns.
-
-    One Spark action over the distinct values only: a group-by counts each value, a running sum
-    over the values in order gives each value's rank range, and only the rows holding a needed
-    rank reach the driver (Spark's ``percentile`` keeps every distinct value in a per-task hash
-    map and was 2-3x slower on 10M money values).
+    (Hyndman & Fan type 7), computed in ``Decimal``, so it is exact for decimal and integer
+    columns. One Spark action (:func:`order_statistics`).
 
     Args:
         values: any DataFrame; nulls in ``column`` are ignored.
@@ -124,32 +185,7 @@ def exact_quantiles(values: DataFrame, column: str, levels: Sequence[float]) -> 
     Returns:
         One ``Decimal`` per level (same order), or ``None`` for every level when there is no value.
     """
-    counts = values.where(F.col(column).isNotNull()).groupBy(column).agg(F.count(F.lit(1)).alias("_n"))
-    running = Window.orderBy(column).rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    ranked = counts.select(column, "_n", F.sum("_n").over(running).alias("_end"),
-                           F.sum("_n").over(Window.partitionBy()).alias("_total"))
-    # A value holds ranks [_end - _n, _end); keep the rows holding floor(h) or floor(h) + 1.
-    wanted = F.lit(False)
-    for level in levels:
-        low = F.floor((F.col("_total") - 1) * F.lit(Decimal(str(level))))
-        for rank in (low, F.least(low + 1, F.col("_total") - 1)):
-            wanted = wanted | ((F.col("_end") - F.col("_n") <= rank) & (rank < F.col("_end")))
-    rows = ranked.where(wanted).select(column, "_end", "_total").collect()
-    if not rows:
-        return [None] * len(levels)
-    total = int(rows[0]["_total"])
-    ends = sorted((int(row["_end"]), Decimal(row[column])) for row in rows)
-
-    def at(rank: int) -> Decimal:
-        return next(value for end, value in ends if rank < end)
-
-    result = []
-    for level in levels:
-        position = (total - 1) * Decimal(str(level))
-        low = int(position)  # floor: position >= 0
-        lower, upper = at(low), at(min(low + 1, total - 1))
-        result.append(lower + (position - low) * (upper - lower))
-    return result
+    return _interpolated(*order_statistics(values, column, _quantile_ranks(levels)), levels)
 
 
 # --- Transforms -----------------------------------------------------------------------------------
@@ -191,16 +227,33 @@ def build_fact_sales(clients: DataFrame, purchases: DataFrame) -> DataFrame:
     )
 
 
-def _score(order: Column) -> Column:
-    """``ceil(5 * cume_dist())`` over ``order`` in exact integer arithmetic.
+def _score_ranks(*, descending: bool = False) -> Callable[[Column], list[Column]]:
+    """The ranks :func:`_score` reads: ``floor(k n / 5)`` for k = 1..4 in the score's order."""
+    def ranks(total: Column) -> list[Column]:
+        cuts = [F.floor((total * k).cast(_INT) / 5) for k in range(1, 5)]
+        return [total - 1 - cut for cut in cuts] if descending else cuts
+    return ranks
 
-    cume_dist = c / n, where c counts the rows ordered at or before this one including its peers
-    (the default RANGE frame) and n all rows, so ceil(5c / n) = (5c + n - 1) div n. Doubles
-    could turn 5 * 2/5 into 2.0000000000000004 and ceil it to 3.
+
+def _score(column: str, total: int, at: Callable[[int], Any], *, descending: bool = False) -> Column:
+    """``ceil(5 * cume_dist())`` of ``column`` ordered ascending (or descending), as an int Column.
+
+    ``total`` and ``at`` are the order statistics of ``column`` read with :func:`_score_ranks`.
+    With ``n`` values and ``c(v)`` the number of values ordered at or before ``v`` (its peers
+    included, so ties share a score), ``ceil(5 c / n) = 1 + #{k in 1..4 : c > k n / 5}``, and
+    ``c > k n / 5`` holds exactly for the values ordered at or after the one at 0-based rank
+    ``floor(k n / 5)``. So four values read in one action give the score as four comparisons
+    per row: no window, which meant a sort of every client in a single task per score. Integer
+    arithmetic only (doubles could turn 5 x 2/5 into 2.0000000000000004 and ceil it to 3).
+    The Column is ``1`` when there is no value.
     """
-    at_or_before = F.count(F.lit(1)).over(Window.orderBy(order))
-    total = F.count(F.lit(1)).over(Window.partitionBy())
-    return F.floor(F.try_divide((at_or_before * 5 + total - 1).cast(_INT), total.cast(_INT))).cast("int")
+    passed = []
+    for k in range(1, 5):
+        cut = k * total // 5
+        if total:
+            passed.append(F.col(column) <= F.lit(at(total - 1 - cut)) if descending
+                          else F.col(column) >= F.lit(at(cut)))
+    return reduce(lambda score, test: score + test.cast("int"), passed, F.lit(1))
 
 
 def rfm_segment(r_score: Column, f_score: Column, m_score: Column) -> Column:
@@ -240,10 +293,10 @@ def client_kpis(fact: DataFrame, clients: DataFrame, as_of: date | str) -> DataF
         two middle values for an even count), ``r/f/m_score`` int 1-5 (ceil(5 * cume_dist), ties
         share a score) and ``rfm_segment`` string (rules in :mod:`medallion.metrics`).
 
-        Runs two Spark actions when called: the per-client aggregates are computed once into a
-        local checkpoint, and the exact median of ``total_spent`` (:func:`exact_quantiles`) is
-        read from it. The scores are ranked over these narrow rows; the client attributes are
-        joined last.
+        Runs four Spark actions when called: the per-client aggregates are computed once into a
+        local checkpoint, then the order statistics of ``total_spent`` (its exact median and the
+        m_score cut-offs, :func:`_score`), of recency and of ``total_purchases`` are read from
+        it. The client attributes are joined last.
 
     Raises:
         ValueError: ``as_of`` is not a valid date.
@@ -272,14 +325,17 @@ def client_kpis(fact: DataFrame, clients: DataFrame, as_of: date | str) -> DataF
                _ratio_2dp(F.col("total_purchases") * 30, F.col("customer_lifetime_days")))
         .otherwise(F.col("total_purchases").cast("double")),
     )
-    # Computed once: the median (an action) and the output both read these 1-per-client rows
-    # instead of aggregating the fact table twice.
+    # Computed once: the median and score cut-offs (actions) and the output all read these
+    # 1-per-client rows instead of aggregating the fact table again.
     kpis = kpis.localCheckpoint(eager=True)
-    median = exact_quantiles(kpis, "total_spent", [0.5])[0]
+    median_ranks, score_ranks = _quantile_ranks([0.5]), _score_ranks()
+    spent = order_statistics(kpis, "total_spent", lambda n: [*median_ranks(n), *score_ranks(n)])
+    median = _interpolated(*spent, [0.5])[0]
     high_value = F.lit(False) if median is None else F.col("total_spent") > F.lit(median)
-    r_score = _score(F.col("days_since_last_purchase").desc())
-    f_score = _score(F.col("total_purchases").asc())
-    m_score = _score(F.col("total_spent").asc())
+    days = "days_since_last_purchase"
+    r_score = _score(days, *order_statistics(kpis, days, _score_ranks(descending=True)), descending=True)
+    f_score = _score("total_purchases", *order_statistics(kpis, "total_purchases", _score_ranks()))
+    m_score = _score("total_spent", *spent)
     scored = kpis.select(
         "*",
         (F.col("days_since_last_purchase") <= ACTIVE_DAYS).alias("is_active"),
@@ -316,28 +372,47 @@ def _quantity(name: str) -> Additive:
     return name, F.sum("quantity").cast("bigint"), lambda partial: F.sum(partial).cast("bigint")
 
 
-def _grouped_with_customers(fact: DataFrame, keys: Sequence[Column], aggregates: Sequence[Additive]) -> DataFrame:
-    """``fact`` grouped by ``keys`` with ``aggregates`` and ``unique_customers`` (exact distinct ``id_client``).
+def _cube(fact: DataFrame, keys: Sequence[Column], aggregates: Sequence[Additive]) -> DataFrame:
+    """First level of the exact distinct-client counts: ``fact`` grouped by ``keys`` and id bucket.
 
     Distinct clients are counted exactly with Spark's bitmap functions: ids fall into buckets of
-    32,768 consecutive values, the first level groups by the keys and the bucket and builds one
-    bitmap of the ids seen, the second level adds up the bitmaps' bit counts per key (every id has
-    one bucket and one bit, so nothing is counted twice). The other aggregates are merged from
-    their partials (sums of sums, min of mins...). On the 10M-row fact table this is about twice as
-    fast as ``countDistinct``, whose first level groups by every (key, id_client) pair.
+    32,768 consecutive values, and each (keys, bucket) group keeps one bitmap of the ids seen.
+    :func:`_rollup` OR-s the bitmaps of a bucket and adds up their bit counts, so every id counts
+    once at any coarser grouping. On the 10M-row fact table this is about twice as fast as
+    ``countDistinct``, whose first level groups by every (key, id_client) pair, and one cube
+    serves several tables. Spark aggregates the binary bitmap buffers with a sort-based
+    aggregate, so most of a cube's time is sorting the fact rows by its keys, not reading them.
 
     Returns:
-        One row per key: the key columns (by their names/aliases), ``unique_customers`` bigint,
-        then one column per aggregate.
+        One row per (keys, bucket): the key columns (by their names/aliases), ``_bucket``, ``_ids``
+        (bitmap) and one partial column per aggregate.
     """
     bucket = F.bitmap_bucket_number("id_client").alias("_bucket")
-    first = fact.groupBy(*keys, bucket).agg(
+    return fact.groupBy(*keys, bucket).agg(
         F.bitmap_construct_agg(F.bitmap_bit_position("id_client")).alias("_ids"),
         *[partial.alias(name) for name, partial, _ in aggregates])
-    names = first.columns[:len(keys)]
-    return first.groupBy(*names).agg(
+
+
+def _rollup(cube: DataFrame, keys: Sequence[Column], aggregates: Sequence[Additive]) -> DataFrame:
+    """A :func:`_cube` rolled up to ``keys`` (expressions over its key columns).
+
+    Returns:
+        One row per key: the key columns, ``unique_customers`` bigint (exact distinct
+        ``id_client``), then one column per aggregate, merged from the cube's partials (sums of
+        sums, min of mins...).
+    """
+    per_bucket = cube.groupBy(*keys, "_bucket").agg(
+        F.bitmap_or_agg("_ids").alias("_ids"), *[merge(name).alias(name) for name, _, merge in aggregates])
+    names = per_bucket.columns[:len(keys)]
+    return per_bucket.groupBy(*names).agg(
         F.sum(F.bitmap_count("_ids")).cast("bigint").alias("unique_customers"),
         *[merge(name).alias(name) for name, _, merge in aggregates])
+
+
+def _grouped_with_customers(fact: DataFrame, keys: Sequence[Column], aggregates: Sequence[Additive]) -> DataFrame:
+    """``fact`` grouped by ``keys`` with ``unique_customers`` and ``aggregates`` (:func:`_rollup`)."""
+    cube = _cube(fact, keys, aggregates)
+    return _rollup(cube, [F.col(name) for name in cube.columns[:len(keys)]], aggregates)
 
 
 def _with_market_share(table: DataFrame, key: str) -> DataFrame:
@@ -365,11 +440,49 @@ def _with_market_share(table: DataFrame, key: str) -> DataFrame:
         .drop("_units", "_floor", "_missing", "_rank")
 
 
-def product_analytics(fact: DataFrame) -> DataFrame:
+def _product_aggregates() -> list[Additive]:
+    return [
+        _quantity("total_quantity"),
+        _total("total_revenue", "total"),
+        _total("_price_sum", "price"),
+        ("min_price", F.min("price"), F.min),
+        ("max_price", F.max("price"), F.max),
+        _orders("total_orders"),
+    ]
+
+
+def _period_aggregates() -> list[Additive]:
+    return [_total("total_revenue", "total"), _orders("total_orders"), _quantity("total_quantity")]
+
+
+def product_country_cube(fact: DataFrame) -> DataFrame:
+    """``fact_sales`` grouped by product, country and id bucket: the input of
+    :func:`product_analytics` and :func:`country_analytics` (one scan of the fact table for both).
+
+    Returns:
+        ``product``, ``country``, ``_bucket``, ``_ids`` (bitmap of ``id_client``), partial
+        ``total_quantity``, ``total_revenue``, ``_price_sum``, ``min_price``, ``max_price``,
+        ``total_orders`` (see :func:`_cube`).
+    """
+    return _cube(fact, [F.col("product"), F.col("country")], _product_aggregates())
+
+
+def day_cube(fact: DataFrame) -> DataFrame:
+    """``fact_sales`` grouped by purchase date and id bucket: the input of :func:`daily_sales`,
+    :func:`weekly_sales` and :func:`monthly_sales` (one scan of the fact table for the three).
+
+    Returns:
+        ``purchase_date``, ``_bucket``, ``_ids`` (bitmap of ``id_client``), partial
+        ``total_revenue``, ``total_orders``, ``total_quantity`` (see :func:`_cube`).
+    """
+    return _cube(fact, [F.col("purchase_date")], _period_aggregates())
+
+
+def product_analytics(cube: DataFrame) -> DataFrame:
     """Per-product sales.
 
     Args:
-        fact: ``fact_sales``.
+        cube: :func:`product_country_cube` of ``fact_sales``.
 
     Returns:
         One row per product: ``total_quantity_sold`` bigint, ``total_revenue`` decimal(18,2),
@@ -380,7 +493,7 @@ def product_analytics(fact: DataFrame) -> DataFrame:
         and ``top_countries`` string (the 3 countries with the most revenue for the product,
         ties by name, joined with ", ").
     """
-    by_country = fact.groupBy("product", "country").agg(_money_sum("total").alias("revenue"))
+    by_country = cube.groupBy("product", "country").agg(_money_sum("total_revenue").alias("revenue"))
     rank = F.row_number().over(
         Window.partitionBy("product").orderBy(F.col("revenue").desc(), F.col("country").asc()))
     top = (by_country.withColumn("rank", rank).where(F.col("rank") <= TOP_COUNTRIES)
@@ -389,25 +502,21 @@ def product_analytics(fact: DataFrame) -> DataFrame:
            .select("product",
                    F.array_join(F.transform("ranked", lambda item: item["country"]), ", ")
                    .alias("top_countries")))
-    per_product = _grouped_with_customers(fact, [F.col("product")], [
-        _quantity("total_quantity_sold"),
-        _total("total_revenue", "total"),
-        _total("_price_sum", "price"),
-        ("min_price", F.min("price"), F.min),
-        ("max_price", F.max("price"), F.max),
-        _orders("total_orders"),
-    ])
+    per_product = _rollup(cube, [F.col("product")], _product_aggregates())
     return _with_market_share(per_product, "product").join(top, "product", "left").select(
-        "product", "total_quantity_sold", "total_revenue",
+        F.col("product"), F.col("total_quantity").alias("total_quantity_sold"), "total_revenue",
         _money_avg(F.col("_price_sum"), F.col("total_orders")).alias("avg_price"),
         "min_price", "max_price", "total_orders", "unique_customers",
-        _ratio_2dp(F.col("total_quantity_sold"), F.col("total_orders")).alias("avg_quantity_per_order"),
+        _ratio_2dp(F.col("total_quantity"), F.col("total_orders")).alias("avg_quantity_per_order"),
         "market_share_pct", "top_countries",
     )
 
 
-def country_analytics(fact: DataFrame) -> DataFrame:
+def country_analytics(cube: DataFrame) -> DataFrame:
     """Per-country sales (country of the client).
+
+    Args:
+        cube: :func:`product_country_cube` of ``fact_sales``.
 
     Returns:
         One row per country: ``total_revenue`` decimal(18,2), ``unique_customers``,
@@ -415,8 +524,7 @@ def country_analytics(fact: DataFrame) -> DataFrame:
         ``avg_revenue_per_customer`` decimal(18,2) half-up to cents, ``market_share_pct`` double
         (100 * revenue / all revenue, 2 decimals, largest-remainder rounding: adds up to 100).
     """
-    per_country = _grouped_with_customers(fact, [F.col("country")], [
-        _total("total_revenue", "total"), _orders("total_orders"), _quantity("total_quantity")])
+    per_country = _rollup(cube, [F.col("country")], _period_aggregates())
     return _with_market_share(per_country, "country").select(
         "country", "total_revenue", "unique_customers", "total_orders", "total_quantity",
         _money_avg(F.col("total_revenue"), F.col("total_orders")).alias("avg_order_value"),
@@ -425,13 +533,15 @@ def country_analytics(fact: DataFrame) -> DataFrame:
     )
 
 
-def _period_totals(fact: DataFrame, *keys: Column) -> DataFrame:
-    return _grouped_with_customers(fact, keys, [
-        _total("total_revenue", "total"), _orders("total_orders"), _quantity("total_quantity")])
+def _period_totals(cube: DataFrame, *keys: Column) -> DataFrame:
+    return _rollup(cube, keys, _period_aggregates())
 
 
-def daily_sales(fact: DataFrame) -> DataFrame:
+def daily_sales(cube: DataFrame) -> DataFrame:
     """Daily sales over every calendar day from the first to the last purchase date.
+
+    Args:
+        cube: :func:`day_cube` of ``fact_sales``.
 
     Returns:
         ``date`` date, ``total_revenue`` decimal(18,2), ``total_orders``, ``unique_customers``,
@@ -440,10 +550,10 @@ def daily_sales(fact: DataFrame) -> DataFrame:
         including the day that lie in the table, i.e. pandas ``rolling(7, min_periods=1)`` on
         the gap-filled series; half-up to cents / 2 decimals), ``revenue_growth_pct`` double
         (100 * (revenue - previous day's) / previous day's, 2 decimals; null on the first day
-        and after a zero day). No rows when ``fact`` is empty.
+        and after a zero day). No rows when the fact table is empty.
     """
-    totals = _period_totals(fact, F.col("purchase_date").alias("date"))
-    calendar = fact.agg(F.min("purchase_date").alias("first"), F.max("purchase_date").alias("last")) \
+    totals = _period_totals(cube, F.col("purchase_date").alias("date"))
+    calendar = cube.agg(F.min("purchase_date").alias("first"), F.max("purchase_date").alias("last")) \
         .select(F.explode(F.sequence("first", "last", F.expr("INTERVAL 1 DAY"))).alias("date"))
     filled = calendar.join(totals, "date", "left").select(
         "date",
@@ -472,8 +582,11 @@ def _previous_period(column: str, start: str, previous_start: Column) -> Column:
     return F.when(F.lag(start).over(ordered) == previous_start, F.lag(column).over(ordered))
 
 
-def weekly_sales(fact: DataFrame) -> DataFrame:
+def weekly_sales(cube: DataFrame) -> DataFrame:
     """Sales per ISO week that has sales.
+
+    Args:
+        cube: :func:`day_cube` of ``fact_sales``.
 
     Returns:
         ``year_week`` string ``YYYY-Www``, ``total_revenue`` decimal(18,2), ``total_orders``,
@@ -481,8 +594,9 @@ def weekly_sales(fact: DataFrame) -> DataFrame:
         (half-up), ``revenue_growth_pct`` double (vs the previous calendar ISO week, 2 decimals;
         null when that week has no sales or zero revenue).
     """
-    week_start = F.date_sub(F.col("purchase_date"), _iso_day_of_week(F.col("purchase_date")) - 1)
-    totals = _period_totals(fact, F.col("year_week"), week_start.alias("_start"))
+    day = F.col("purchase_date")
+    week_start = F.date_sub(day, _iso_day_of_week(day) - 1)
+    totals = _period_totals(cube, _iso_year_week(day).alias("year_week"), week_start.alias("_start"))
     previous = _previous_period("total_revenue", "_start", F.date_sub(F.col("_start"), 7))
     return totals.select(
         "year_week", "total_revenue", "total_orders", "unique_customers", "total_quantity",
@@ -491,8 +605,11 @@ def weekly_sales(fact: DataFrame) -> DataFrame:
     )
 
 
-def monthly_sales(fact: DataFrame) -> DataFrame:
+def monthly_sales(cube: DataFrame) -> DataFrame:
     """Sales per calendar month that has sales.
+
+    Args:
+        cube: :func:`day_cube` of ``fact_sales``.
 
     Returns:
         ``year_month`` string ``YYYY-MM``, ``total_revenue`` decimal(18,2), ``total_orders``,
@@ -501,8 +618,9 @@ def monthly_sales(fact: DataFrame) -> DataFrame:
         ``orders_growth_pct``, ``customers_growth_pct`` doubles (vs the previous calendar month,
         2 decimals; null when that month has no sales or a zero value).
     """
-    totals = _period_totals(fact, F.col("year_month"),
-                            F.trunc(F.col("purchase_date"), "month").alias("_start"))
+    day = F.col("purchase_date")
+    totals = _period_totals(cube, F.date_format(day, "yyyy-MM").alias("year_month"),
+                            F.trunc(day, "month").alias("_start"))
     before = F.add_months(F.col("_start"), -1)
 
     def growth(column: str) -> Column:
@@ -524,17 +642,23 @@ def gold_tables(fact: DataFrame, clients: DataFrame, as_of: date | str) -> dict[
 
     ``clients`` is the silver ``clients`` table ``fact`` was built from (see :func:`client_kpis`).
 
+    Runs Spark actions when called: the two cubes (small: one row per group and id bucket) are
+    computed once into local checkpoints, each from one scan of ``fact``, and
+    :func:`client_kpis` runs its own.
+
     Raises:
         ValueError: ``as_of`` is not a valid date.
     """
+    by_product_country = product_country_cube(fact).localCheckpoint(eager=True)
+    by_day = day_cube(fact).localCheckpoint(eager=True)
     tables = {
         "fact_sales": fact,
         "client_kpis": client_kpis(fact, clients, as_of),
-        "product_analytics": product_analytics(fact),
-        "country_analytics": country_analytics(fact),
-        "daily_sales": daily_sales(fact),
-        "weekly_sales": weekly_sales(fact),
-        "monthly_sales": monthly_sales(fact),
+        "product_analytics": product_analytics(by_product_country),
+        "country_analytics": country_analytics(by_product_country),
+        "daily_sales": daily_sales(by_day),
+        "weekly_sales": weekly_sales(by_day),
+        "monthly_sales": monthly_sales(by_day),
     }
     return {name: tables[name] for name in GOLD_TABLES}
 
@@ -750,7 +874,9 @@ def _write_table(name: str, table: DataFrame, uri: str) -> None:
     """
     keys = list(TABLE_KEYS[name])
     if name == "fact_sales":
-        writer = table.sortWithinPartitions(_PARTITION_COLUMN, *keys).write.partitionBy(_PARTITION_COLUMN)
+        writer = without_dictionary(
+            table.sortWithinPartitions(_PARTITION_COLUMN, *keys).write.partitionBy(_PARTITION_COLUMN),
+            PLAIN_FACT_COLUMNS)
     else:
         writer = table.repartition(1).sortWithinPartitions(*keys).write
     writer.parquet(uri)
