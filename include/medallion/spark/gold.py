@@ -247,12 +247,11 @@ def _score(column: str, total: int, at: Callable[[int], Any], *, descending: boo
     arithmetic only (doubles could turn 5 x 2/5 into 2.0000000000000004 and ceil it to 3).
     The Column is ``1`` when there is no value.
     """
-    passed = []
-    for k in range(1, 5):
-        cut = k * total // 5
-        if total:
-            passed.append(F.col(column) <= F.lit(at(total - 1 - cut)) if descending
-                          else F.col(column) >= F.lit(at(cut)))
+    if total == 0:
+        return F.lit(1)
+    cuts = [k * total // 5 for k in range(1, 5)]
+    passed = [F.col(column) <= F.lit(at(total - 1 - cut)) if descending else F.col(column) >= F.lit(at(cut))
+              for cut in cuts]
     return reduce(lambda score, test: score + test.cast("int"), passed, F.lit(1))
 
 
