@@ -104,6 +104,21 @@ KPI_PURCHASES = [
 ]
 
 
+def test_calendar_labels_match_python_isocalendar(spark):
+    # Zero padding of short years and week numbers, ISO week-years at both year ends, checked
+    # against Python's date.isocalendar() for every day around each boundary.
+    days = [date(999, 1, 1), date(999, 12, 31)]
+    for year in (2015, 2020, 2021, 2024, 2026):
+        days += [date.fromordinal(date(year, 1, 1).toordinal() + delta) for delta in range(-7, 8)]
+    frame = spark.createDataFrame([(day,) for day in days], "day date")
+    got = {row["day"]: (row["ym"], row["yw"]) for row in frame.select(
+        "day", gold._year_month(F.col("day")).alias("ym"), gold._iso_year_week(F.col("day")).alias("yw")).collect()}
+    expected = {day: (f"{day.year:04d}-{day.month:02d}",
+                      f"{day.isocalendar()[0]:04d}-W{day.isocalendar()[1]:02d}") for day in days}
+    assert got == expected
+    assert got[date(2021, 1, 3)] == ("2021-01", "2020-W53")
+
+
 def test_client_kpis_values_recency_median_and_rfm_ties(spark):
     got = kpis_of(spark, KPI_CLIENTS, KPI_PURCHASES, "2024-04-30").drop("name", "email", "subscription_date")
     # As of 2024-04-30. Spent: c1 20.00+100.00 = 120.00, c2 300.00, c3 10.00+10.01 = 20.01,
