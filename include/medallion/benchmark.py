@@ -19,6 +19,9 @@ results JSON (schema: :data:`RESULTS_SCHEMA`) and, when both engines ran, runs t
 check (:mod:`medallion.diffcheck`) on the last repeat's outputs: it prints ``outputs identical`` or
 the first differences, and the command exits with status 1 on a difference.
 
+``--spark-profile DIR`` records a Java Flight Recorder CPU profile of each Spark run's driver JVM
+(:mod:`medallion.profiling`; in local mode the whole job) and prints its hottest methods.
+
 ``--sweep`` runs the benchmark at 100k, 1M and 10M purchases (5 per client) and writes
 ``docs/benchmark_sweep.json`` and the chart ``docs/benchmark_sweep.png`` (total seconds vs purchase
 rows per engine, with the crossover point where the faster engine changes, if any).
@@ -32,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -326,8 +330,12 @@ class _MemorySampler(threading.Thread):
 
 
 def run_engine(engine: str, *, sources: str, lake_root: Path, run_date: str, run_id: str, spark_master: str,
-               log_file: Path, driver_memory: str, executor_memory: str) -> dict[str, Any]:
+               log_file: Path, driver_memory: str, executor_memory: str,
+               jfr_file: Path | None = None) -> dict[str, Any]:
     """Run one engine once in a child process on a fresh lake root; returns times and peak RSS.
+
+    ``jfr_file``: for Spark, record a Java Flight Recorder CPU profile of the driver JVM there
+    (:mod:`medallion.profiling`).
 
     Raises:
         RuntimeError: the child failed (the message holds the end of its log).
@@ -336,8 +344,14 @@ def run_engine(engine: str, *, sources: str, lake_root: Path, run_date: str, run
         shutil.rmtree(lake_root)
     lake_root.mkdir(parents=True)
     timings = lake_root.parent / f".{engine}-timings-{uuid.uuid4().hex[:8]}.json"
+    java_options = ""
+    if jfr_file is not None and engine == "spark":
+        from medallion.profiling import jfr_java_option
+
+        jfr_file.parent.mkdir(parents=True, exist_ok=True)
+        java_options = f"--driver-java-options {shlex.quote(jfr_java_option(jfr_file.resolve()))} "
     env = {**os.environ, "PYSPARK_SUBMIT_ARGS":
-           f"--driver-memory {driver_memory} --executor-memory {executor_memory} pyspark-shell"}
+           f"--driver-memory {driver_memory} --executor-memory {executor_memory} {java_options}pyspark-shell"}
     command = [sys.executable, "-m", "medallion.benchmark", "--worker", engine, "--lake-root", str(lake_root),
                "--sources", sources, "--run-date", run_date, "--run-id", run_id,
                "--spark-master", spark_master, "--timings-out", str(timings)]
@@ -444,6 +458,24 @@ def print_report(results: dict[str, Any], console=None) -> None:
     console.print(f"Winner: [bold]{results['results']['winner'] or '—'}[/bold] — {results['results']['reason']}")
 
 
+def print_hot_methods(jfr_file: Path, console=None, top: int = 15) -> None:
+    """Print the ``top`` methods of a JFR recording by self samples (share of all samples)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from medallion.profiling import hot_methods
+
+    console = console or Console()
+    samples, methods = hot_methods(jfr_file, top)
+    console.print(f"  JFR recording {jfr_file} ({samples:,} CPU samples)", soft_wrap=True)
+    table = Table(title="Spark JVM hot methods (share of samples on top of the stack)")
+    table.add_column("self %", justify="right")
+    table.add_column("method")
+    for method, count in methods:
+        table.add_row(f"{100 * count / samples:.1f}", method)
+    console.print(table)
+
+
 def validate_results(results: dict[str, Any]) -> None:
     """Validate a results document against :data:`RESULTS_SCHEMA` (raises ``jsonschema.ValidationError``)."""
     import jsonschema
@@ -453,8 +485,13 @@ def validate_results(results: dict[str, Any]) -> None:
 
 def run_benchmark(*, clients: int, purchases_per_client: float, dirty_rate: float, seed: int, repeat: int,
                   engines: Sequence[str], spark_master: str, run_date: str, data_dir: Path,
-                  driver_memory: str, executor_memory: str, diff: bool = True, console=None) -> dict[str, Any]:
-    """Run the benchmark once (one data size) and return the results document (:data:`RESULTS_SCHEMA`)."""
+                  driver_memory: str, executor_memory: str, diff: bool = True, console=None,
+                  profile_dir: Path | None = None) -> dict[str, Any]:
+    """Run the benchmark once (one data size) and return the results document (:data:`RESULTS_SCHEMA`).
+
+    With ``profile_dir``, each Spark run records a JFR CPU profile of the driver JVM into
+    ``profile_dir/spark-<size folder>-<repeat>.jfr`` and its hottest methods are printed.
+    """
     from rich.console import Console
 
     from medallion.config import Settings
@@ -475,12 +512,16 @@ def run_benchmark(*, clients: int, purchases_per_client: float, dirty_rate: floa
         run_id = f"benchmark-{index + 1}"
         for engine in engines:
             console.print(f"Run {index + 1}/{repeat}: {engine} ...")
+            jfr_file = (profile_dir / f"spark-{Path(data['folder']).name}-{index + 1}.jfr"
+                        if profile_dir is not None and engine == "spark" else None)
             result = run_engine(engine, sources=data["folder"], lake_root=lakes[engine], run_date=run_date,
                                 run_id=run_id, spark_master=spark_master,
                                 log_file=data_dir / "logs" / f"{engine}-{index + 1}.log",
-                                driver_memory=driver_memory, executor_memory=executor_memory)
+                                driver_memory=driver_memory, executor_memory=executor_memory, jfr_file=jfr_file)
             console.print(f"  {engine}: " + ", ".join(f"{k} {v:.2f} s" for k, v in result["seconds"].items())
                           + f", peak {_gib(result['peak_rss_bytes'])}")
+            if jfr_file is not None:
+                print_hot_methods(jfr_file, console)
             runs[engine].append(result)
     engine_results = {engine: _engine_result(engine, runs[engine], spark_master) for engine in engines}
     check: dict[str, Any] = {"ran": False, "identical": None, "compared": [], "differences": []}
@@ -594,6 +635,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sweep", action="store_true",
                         help="run at 100k, 1M and 10M purchases; write JSON + PNG chart to docs/")
     parser.add_argument("--no-diff", action="store_true", help="skip the differential check")
+    parser.add_argument("--spark-profile", type=Path, default=None, metavar="DIR",
+                        help="record a Java Flight Recorder CPU profile of each Spark run's driver JVM "
+                             "(local mode: the whole job) into DIR and print its hottest methods")
     parser.add_argument("--driver-memory", default=os.environ.get("BENCHMARK_DRIVER_MEMORY", "6g"),
                         help="Spark driver memory (local mode: also the executors') [6g]")
     parser.add_argument("--executor-memory", default=os.environ.get("BENCHMARK_EXECUTOR_MEMORY", "3g"),
@@ -620,7 +664,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     common = dict(dirty_rate=args.dirty_rate, seed=args.seed, repeat=args.repeat, engines=engines,
                   spark_master=args.spark_master, run_date=args.run_date, data_dir=data_dir,
                   driver_memory=args.driver_memory, executor_memory=args.executor_memory,
-                  diff=not args.no_diff, console=console)
+                  diff=not args.no_diff, console=console,
+                  profile_dir=args.spark_profile.resolve() if args.spark_profile else None)
     sizes = ([(rows // 5, 5.0) for rows in SWEEP_PURCHASES] if args.sweep
              else [(args.clients, args.purchases_per_client)])
     documents = []

@@ -19,6 +19,7 @@ from medallion.benchmark import RESULTS_SCHEMA, STEPS, crossover, write_sweep
 from medallion.config import PROJECT_ROOT, Settings
 from medallion.diffcheck import compare_lakes
 from medallion.engines import pandas_engine
+from medallion.profiling import JFR_MAGIC, hot_methods
 
 RUN_DATE = "2026-11-29"
 
@@ -150,9 +151,17 @@ def check_consistency(results: dict, csv_folder) -> None:
 def test_benchmark_cli_end_to_end_both_engines(tmp_path):
     output = tmp_path / "results.json"
     finished = run_cli("--clients", "150", "--purchases-per-client", "3", "--dirty-rate", "0.1", "--seed", "5",
-                       "--data-dir", str(tmp_path / "data"), "--output", str(output))
+                       "--data-dir", str(tmp_path / "data"), "--output", str(output),
+                       "--spark-profile", str(tmp_path / "profiles"))
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "outputs identical" in finished.stdout
+    # The Spark driver JVM wrote a Flight Recorder file; its hot methods were printed.
+    recording = tmp_path / "profiles" / "spark-c150-p3-d0.1-s5-1.jfr"
+    assert recording.read_bytes()[:4] == JFR_MAGIC
+    samples, methods = hot_methods(recording, top=5)
+    assert samples > 100 and len(methods) == 5
+    assert [count for _, count in methods] == sorted((count for _, count in methods), reverse=True)
+    assert f"JFR recording {recording} ({samples:,} CPU samples)" in finished.stdout
     results = json.loads(output.read_text())
     check_consistency(results, tmp_path / "data" / "c150-p3-d0.1-s5")
     assert set(results["engines"]) == {"pandas", "spark"}
