@@ -346,10 +346,11 @@ def run_engine(engine: str, *, sources: str, lake_root: Path, run_date: str, run
     timings = lake_root.parent / f".{engine}-timings-{uuid.uuid4().hex[:8]}.json"
     java_options = ""
     if jfr_file is not None and engine == "spark":
-        from medallion.profiling import jfr_java_option
+        from medallion.profiling import jfr_java_option, spark_submit_java_options
 
         jfr_file.parent.mkdir(parents=True, exist_ok=True)
-        java_options = f"--driver-java-options {shlex.quote(jfr_java_option(jfr_file.resolve()))} "
+        option = spark_submit_java_options(jfr_java_option(jfr_file.resolve()))
+        java_options = f"--driver-java-options {shlex.quote(option)} "
     env = {**os.environ, "PYSPARK_SUBMIT_ARGS":
            f"--driver-memory {driver_memory} --executor-memory {executor_memory} {java_options}pyspark-shell"}
     command = [sys.executable, "-m", "medallion.benchmark", "--worker", engine, "--lake-root", str(lake_root),

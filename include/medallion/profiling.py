@@ -28,6 +28,16 @@ def jfr_java_option(recording: Path) -> str:
     return f"-XX:StartFlightRecording=filename={recording},settings=profile,dumponexit=true"
 
 
+def spark_submit_java_options(option: str) -> str:
+    """``option`` as one argument of ``spark-submit --driver-java-options``.
+
+    Spark's launcher splits that value on whitespace unless quoted, so a recording path with a
+    space would become two JVM arguments: the option is put in double quotes, with ``\\`` and
+    ``"`` escaped by a backslash as the launcher's option-string parser expects.
+    """
+    return '"' + option.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def hot_methods(recording: Path, top: int = 15) -> tuple[int, list[tuple[str, int]]]:
     """The methods most often on top of the stack in ``recording``'s execution samples.
 

@@ -15,8 +15,15 @@ from medallion import profiling
 def test_jfr_option_records_the_whole_jvm_life_into_the_file(tmp_path):
     option = profiling.jfr_java_option(tmp_path / "run 1.jfr")
     assert option == f"-XX:StartFlightRecording=filename={tmp_path / 'run 1.jfr'},settings=profile,dumponexit=true"
-    # The benchmark passes it through PYSPARK_SUBMIT_ARGS, which PySpark splits with shlex.
-    assert shlex.split(f"--driver-java-options {shlex.quote(option)} pyspark-shell")[1] == option
+
+
+def test_java_option_is_quoted_for_the_spark_launcher():
+    # Double quotes keep the space inside one argument; backslashes and quotes are escaped.
+    assert profiling.spark_submit_java_options('-Da=x y') == '"-Da=x y"'
+    assert profiling.spark_submit_java_options('-Da=c:\\t "q"') == '"-Da=c:\\\\t \\"q\\""'
+    # PYSPARK_SUBMIT_ARGS (split with shlex by PySpark) hands the quoted value over unchanged.
+    quoted = profiling.spark_submit_java_options("-Da=x y")
+    assert shlex.split(f"--driver-java-options {shlex.quote(quoted)} pyspark-shell")[1] == quoted
 
 
 def test_hot_methods_names_what_is_missing(tmp_path, monkeypatch):
