@@ -638,7 +638,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-diff", action="store_true", help="skip the differential check")
     parser.add_argument("--spark-profile", type=Path, default=None, metavar="DIR",
                         help="record a Java Flight Recorder CPU profile of each Spark run's driver JVM "
-                             "(local mode: the whole job) into DIR and print its hottest methods")
+                             "(local mode: the whole job; spark://: the driver only) into DIR and print "
+                             "its hottest methods")
     parser.add_argument("--driver-memory", default=os.environ.get("BENCHMARK_DRIVER_MEMORY", "6g"),
                         help="Spark driver memory (local mode: also the executors') [6g]")
     parser.add_argument("--executor-memory", default=os.environ.get("BENCHMARK_EXECUTOR_MEMORY", "3g"),
