@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # One image for every Airflow service (api-server, scheduler, dag-processor, triggerer, init) and for the
 # Spark master and workers, so the Spark driver (in the Airflow scheduler, deploy-mode client) and the
-# executors share Python, pyspark, the S3A jars and the project code.
+# executors share Python, pyspark, the S3A and Delta Lake jars and the project code.
 #
 #   docker compose build            (docker-compose.yaml builds it once for all services)
 #   docker build -t medallion-platform:local .
@@ -14,6 +14,13 @@
 # both against the installed pyspark.
 ARG HADOOP_AWS_VERSION=3.4.2
 ARG AWS_SDK_BUNDLE_VERSION=2.29.52
+# Delta Lake for Spark: DELTA_VERSION must equal the delta-spark pin in requirements.txt (its Python API
+# calls into these jars) and SPARK_LINE the pinned pyspark's major.minor (Delta publishes one
+# delta-spark_<line>_2.13 artifact per Spark line). The last RUN below fails the build if the jars and the
+# pip packages disagree; tests/unit/test_docker_files.py and tests/unit/test_dependencies.py check both
+# against requirements.txt.
+ARG DELTA_VERSION=4.4.0
+ARG SPARK_LINE=4.1
 
 # --- Stage 1: the S3A jars, fetched at build time from Maven Central by coordinates ----------------------
 FROM maven:3.9.11-eclipse-temurin-17 AS s3a-jars
@@ -24,7 +31,16 @@ RUN HADOOP_AWS_VERSION="${HADOOP_AWS_VERSION}" AWS_SDK_BUNDLE_VERSION="${AWS_SDK
         bash /tmp/fetch-jars.sh /opt/s3a-jars \
     && rm -rf /root/.m2
 
-# --- Stage 2: Airflow + Java 17 + pyspark + the project -------------------------------------------------
+# --- Stage 2: the Delta Lake jars (delta-spark + delta-storage), fetched the same way ------------------
+# Both versions are given, so scripts/fetch-delta-jars.sh needs no Python here.
+FROM maven:3.9.11-eclipse-temurin-17 AS delta-jars
+ARG DELTA_VERSION
+ARG SPARK_LINE
+COPY scripts/fetch-delta-jars.sh /tmp/fetch-delta-jars.sh
+RUN DELTA_VERSION="${DELTA_VERSION}" SPARK_LINE="${SPARK_LINE}" bash /tmp/fetch-delta-jars.sh /opt/delta-jars \
+    && rm -rf /root/.m2
+
+# --- Stage 3: Airflow + Java 17 + pyspark + the project -------------------------------------------------
 FROM apache/airflow:3.3.2-python3.11
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -42,6 +58,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 COPY --from=s3a-jars --chown=root:root /opt/s3a-jars /opt/s3a-jars
+COPY --from=delta-jars --chown=root:root /opt/delta-jars /opt/delta-jars
 
 # Folders that the compose file mounts named volumes on: created here so the volumes inherit the
 # airflow user's ownership.
@@ -54,6 +71,7 @@ ENV JAVA_HOME=/usr/lib/jvm/java-17 \
     SPARK_HOME=/home/airflow/.local/lib/python3.11/site-packages/pyspark \
     PYSPARK_PYTHON=/home/airflow/.local/bin/python \
     SPARK_EXTRA_CLASSPATH="/opt/s3a-jars/*" \
+    DELTA_JARS_DIR=/opt/delta-jars \
     SPARK_JOBS_DIR=/opt/airflow/spark_jobs \
     GX_CONTEXT_DIR=/opt/airflow/great_expectations \
     SPARK_WORKER_DIR=/opt/airflow/spark-work
@@ -75,10 +93,13 @@ COPY --chown=airflow:0 great_expectations/ /opt/airflow/great_expectations/
 COPY --chown=airflow:0 plugins/ /opt/airflow/plugins/
 COPY --chown=airflow:0 dags/ /opt/airflow/dags/
 
-# Fail the build, not the first DAG run, if Java, pyspark, the S3A jars or the project are missing.
+# Fail the build, not the first DAG run, if Java, pyspark, the S3A jars or the project are missing, or if the
+# Delta Lake jars in DELTA_JARS_DIR are not exactly those of the installed delta-spark and pyspark (a build-arg
+# that disagrees with requirements.txt stops here).
 RUN java -version \
     && python -c "import pyspark, medallion.config, medallion.spark.conf; print('pyspark', pyspark.__version__)" \
     && for jar in "${SPARK_HOME}"/jars/hadoop-client-api-*.jar; do hadoop="${jar##*/hadoop-client-api-}"; done \
-    && test -f "/opt/s3a-jars/hadoop-aws-${hadoop%.jar}.jar"
+    && test -f "/opt/s3a-jars/hadoop-aws-${hadoop%.jar}.jar" \
+    && python -c "from medallion.spark.conf import check_delta_jars, delta_jar_names; check_delta_jars(); print('delta jars', *delta_jar_names())"
 
 WORKDIR /opt/airflow

@@ -21,15 +21,17 @@ STAMP := $(VENV)/.installed
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt constraints.txt pyproject.toml scripts/fetch-delta-jars.sh
 	@command -v $(PYTHON_BOOT) >/dev/null || { echo "Python 3.11 is required ($(PYTHON_BOOT) not found)"; exit 1; }
 	@command -v java >/dev/null || { echo "Java 17 is required for Spark (java not found on PATH)"; exit 1; }
-	@command -v mvn >/dev/null && command -v javac >/dev/null || echo "warning: mvn and javac (JDK 17) are needed for the local MongoDB wire server (demo, tests)"
+	@command -v mvn >/dev/null || { echo "Apache Maven (mvn) is required: it fetches the Delta Lake jars from Maven Central"; exit 1; }
+	@command -v javac >/dev/null || echo "warning: javac (JDK 17) is needed for the local MongoDB wire server (demo, tests)"
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip==26.3"
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps -e .
-	$(PY) -c "import pyspark, airflow, great_expectations, pyarrow, pandas; print('installed: airflow', airflow.__version__, '| pyspark', pyspark.__version__, '| GX', great_expectations.__version__)"
+	PYTHON=$(PY) scripts/fetch-delta-jars.sh
+	$(PY) -c "import importlib.metadata, pyspark, airflow, great_expectations, pyarrow, pandas; print('installed: airflow', airflow.__version__, '| pyspark', pyspark.__version__, '| delta-spark', importlib.metadata.version('delta-spark'), '| GX', great_expectations.__version__)"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv with the pinned dependencies and the project

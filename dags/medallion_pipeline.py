@@ -1,24 +1,29 @@
 """
-### Medallion pipeline: landing CSVs → bronze → silver → gold → MongoDB
+### Medallion pipeline: landing CSVs → bronze → silver → gold (Delta Lake) → MongoDB
 
 Runs every day for its **logical date** (`ds`), the as-of date of every number it produces: re-running a
-date gives the same bytes. Trigger it from the UI with **Trigger DAG w/ config** to override the run date or
-the future-date policy.
+date gives the same rows and values. Trigger it from the UI with **Trigger DAG w/ config** to override the
+run date or the future-date policy.
 
-| task | what it does |
-| --- | --- |
-| `ingest_bronze` | copies `sources/clients.csv` and `sources/purchases.csv` byte-for-byte into the write-once bronze archive (`bronze/<dataset>/ingest_date=<run date>/`) with a manifest (sha256, bytes, rows). A missing, empty or wrong-header file fails here, naming the file. |
-| `gate_bronze` | Great Expectations checkpoint on the bronze files (contract columns, rows > 0, manifest row count), run on the Spark cluster. |
-| `silver_transformation` | Spark job: typed, cleaned `clients` and `purchases`, every rejected row kept in `_rejects/` with its reason, `quality_report.json`. |
-| `gate_silver` | GX checkpoint on silver: keys, emails, dates, amounts, referential integrity, rejected share under the threshold. |
-| `gold_aggregation` | Spark job: `fact_sales`, `client_kpis` (RFM), product, country, daily, weekly and monthly tables, `statistical_distributions.json`, `gold_summary.json`. |
-| `gate_gold` | GX checkpoint on gold: unique keys, non-negative money, market shares, revenue reconciliation, calendar without gaps, RFM scores. |
-| `publish_gold` | loads gold into MongoDB (`mongo_default`) through staging collections swapped in by rename, with a `_publish_log`. |
-| `build_data_docs` | rebuilds the GX data docs after every run, failed or not (**Data quality** in the Airflow menu). |
-| `run_summary` | logs row counts, data-quality score and revenue from the quality report and gold summary. |
+Silver and gold are **Delta Lake** tables partitioned by `run_date`; each layer job follows
+**write–audit–publish**: it stages its output, validates it with its Great Expectations gate *in the same
+Spark application*, and only then replaces the run date's partition of each table (one Delta transaction
+per table). A failed gate commits nothing: readers keep the previous snapshot.
 
-A failed task stops everything downstream; Spark driver errors appear in the task log. Connections come from
-`AIRFLOW_CONN_SPARK_DEFAULT` and `AIRFLOW_CONN_MONGO_DEFAULT`; lake settings from the environment (`.env.example`).
+| task | what it does | gate |
+| --- | --- | --- |
+| `ingest_bronze` | copies `sources/clients.csv` and `sources/purchases.csv` byte-for-byte into the write-once bronze archive (`bronze/<dataset>/ingest_date=<run date>/`) with a manifest (sha256, bytes, rows). A missing, empty or wrong-header file fails here, naming the file. | |
+| `silver_transformation` | Spark job: reads the bronze files, **gate_bronze** (contract columns, rows > 0, row count = manifest), then typed, cleaned `clients` and `purchases` with every rejected row kept in `clients_rejects` / `purchases_rejects` with its reason, **gate_silver** (keys, emails, dates, amounts, referential integrity, rejected share under the threshold), then the commit and `quality_report.json`. | gate_bronze, gate_silver |
+| `gold_aggregation` | Spark job: `fact_sales`, `client_kpis` (RFM), product, country, daily, weekly and monthly tables and the statistics, **gate_gold** (unique keys, non-negative money, market shares, revenue reconciliation, calendar without gaps, RFM scores), then the commit, `statistical_distributions.json` and `gold_summary.json`. | gate_gold |
+| `publish_gold` | loads gold into MongoDB (`mongo_default`) through staging collections swapped in by rename, with a `_publish_log`. | |
+| `lake_maintenance` | deletes run-date partitions older than `RETENTION_DAYS` (default: keep all) and `VACUUM`s silver and gold (`VACUUM_RETAIN_HOURS`). | |
+| `build_data_docs` | rebuilds the GX data docs after every run, failed or not (**Data quality** in the Airflow menu). | |
+| `run_summary` | logs row counts, data-quality score and revenue from the quality report and gold summary. | |
+
+A failed gate or bad input fails its task at once (no retry) with a message naming the gate and each failed
+expectation; other Spark failures (a lost executor, storage errors) are retried. Connections come from
+`AIRFLOW_CONN_SPARK_DEFAULT` and `AIRFLOW_CONN_MONGO_DEFAULT`; lake settings from the environment
+(`.env.example`).
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, Asset, Param, TriggerRule, chain, task
 
 from medallion.config import Settings
+from medallion.contract import GOLD_TABLES, SILVER_TABLES
 from medallion.lake import display_uri
+from medallion.operators import SparkJobOperator
 from medallion.spark.conf import spark_conf, submit_resources
 
 SPARK_JOBS_DIR = Path(os.environ.get("SPARK_JOBS_DIR", Path(__file__).resolve().parents[1] / "spark_jobs"))
@@ -46,10 +52,8 @@ def _asset(layer: str, table: str) -> Asset:
 
 
 BRONZE_ASSETS = [_asset("bronze", "clients"), _asset("bronze", "purchases")]
-SILVER_ASSETS = [_asset("silver", "clients"), _asset("silver", "purchases")]
-GOLD_ASSETS = [_asset("gold", name) for name in
-               ("fact_sales", "client_kpis", "product_analytics", "country_analytics",
-                "daily_sales", "weekly_sales", "monthly_sales")]
+SILVER_ASSETS = [_asset("silver", name) for name in SILVER_TABLES]
+GOLD_ASSETS = [_asset("gold", name) for name in GOLD_TABLES]
 
 default_args = {
     "owner": "data-platform",
@@ -60,22 +64,25 @@ default_args = {
 }
 
 
-def spark_task(task_id: str, script: str, *args: str, outlets: list[Asset] | None = None, doc: str) -> SparkSubmitOperator:
+def spark_task(task_id: str, script: str, *args: str, gates: tuple[str, ...], display: str,
+               outlets: list[Asset], doc: str) -> SparkJobOperator:
     """A spark-submit of ``spark_jobs/<script>`` on ``spark_default`` for the run date.
 
-    Spark jobs are not retried automatically: they are deterministic, so a retry would fail the same way
-    (fix the input and clear the task instead).
+    Retried on infrastructure failures (a lost executor or worker, storage errors); a failed gate or
+    bad input fails at once (:class:`medallion.operators.SparkJobOperator`).
     """
-    return SparkSubmitOperator(
+    return SparkJobOperator(
         task_id=task_id,
+        task_display_name=display,
         application=str(SPARK_JOBS_DIR / script),
-        application_args=["--run-date", RUN_DATE, "--run-id", "{{ run_id }}", *args],
+        application_args=["--run-date", RUN_DATE, "--run-id", "{{ run_id }}", "--logical-date", "{{ ds }}", *args],
         conn_id="spark_default",
         name=f"medallion-{task_id}",
         conf=spark_conf(settings),
         **submit_resources(),
-        retries=0,
-        outlets=outlets or [],
+        gates=gates,
+        run_date=RUN_DATE,
+        outlets=outlets,
         doc_md=doc,
     )
 
@@ -114,17 +121,17 @@ with DAG(
         except BronzeError as error:  # bad input: retrying cannot help, fail at once
             raise AirflowFailException(str(error)) from error
 
-    gate_bronze = spark_task("gate_bronze", "quality_gate.py", "--layer", "bronze",
-                             doc="GX checkpoint on the bronze files of the run date.")
-    silver = spark_task("silver_transformation", "silver_transformation.py",
-                        "--future-dates", "{{ params.future_dates }}", outlets=SILVER_ASSETS,
-                        doc="Spark silver job: typed and cleaned tables, rejects with reasons, quality report.")
-    gate_silver = spark_task("gate_silver", "quality_gate.py", "--layer", "silver",
-                             doc="GX checkpoint on silver; fails when the rejected share exceeds the threshold.")
-    gold = spark_task("gold_aggregation", "gold_aggregation.py", outlets=GOLD_ASSETS,
-                      doc="Spark gold job: fact table, client KPIs with RFM, product/country/time aggregates, statistics.")
-    gate_gold = spark_task("gate_gold", "quality_gate.py", "--layer", "gold",
-                           doc="GX checkpoint on gold: keys, money, shares, reconciliation, calendar, RFM.")
+    silver = spark_task(
+        "silver_transformation", "silver_transformation.py", "--future-dates", "{{ params.future_dates }}",
+        gates=("bronze", "silver"), display="silver: gate_bronze → transform → gate_silver → commit",
+        outlets=SILVER_ASSETS,
+        doc="Spark silver job: **gate_bronze** on the bronze files, then typed and cleaned tables and their "
+            "rejects, **gate_silver** on them, and only then the Delta commit and the quality report.")
+    gold = spark_task(
+        "gold_aggregation", "gold_aggregation.py",
+        gates=("gold",), display="gold: transform → gate_gold → commit", outlets=GOLD_ASSETS,
+        doc="Spark gold job: fact table, client KPIs with RFM, product/country/time aggregates and statistics, "
+            "**gate_gold** on them, and only then the Delta commit and the gold documents.")
 
     @task(retries=3)
     def publish_gold(params: dict, ds: str, run_id: str) -> dict:
@@ -143,6 +150,17 @@ with DAG(
         except PublishRefused as error:  # an older date after a newer one: retrying cannot help
             raise AirflowFailException(str(error)) from error
 
+    @task(retries=1)
+    def lake_maintenance(params: dict, ds: str) -> dict:
+        """Apply the retention settings to silver and gold: delete expired run-date partitions, then VACUUM.
+
+        ``RETENTION_DAYS`` (0 = keep every run date) and ``VACUUM_RETAIN_HOURS`` (files no version of the
+        last N hours needs are removed). Runs after publishing, inside the run, so no job writes meanwhile.
+        """
+        from medallion.tables import apply_retention
+
+        return apply_retention(Settings.from_env(), params.get("run_date") or ds)
+
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=1)
     def build_data_docs() -> str:
         """Rebuild the Great Expectations data docs (after every run, failed or not) and copy them to the lake."""
@@ -159,5 +177,6 @@ with DAG(
 
     ingested = ingest_bronze()
     published = publish_gold()
-    chain(ingested, gate_bronze, silver, gate_silver, gold, gate_gold, published, run_summary())
-    [gate_bronze, gate_silver, gate_gold] >> build_data_docs()
+    chain(ingested, silver, gold, published, run_summary())
+    published >> lake_maintenance()
+    [silver, gold] >> build_data_docs()

@@ -107,20 +107,26 @@ class SparkCluster:
     def submit(self, job: str, *args: str, settings: Settings | None = None, timeout: float = 900,
                extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """spark-submit ``spark_jobs/<job>`` to this cluster in client mode; returns the finished process."""
-        from medallion.spark.conf import spark_conf
-
-        conf_args: list[str] = []
-        for key, value in spark_conf(settings or Settings()).items():
-            conf_args += ["--conf", f"{key}={value}"]
         env = {**self.env, **(extra_env or {})}
         if settings is not None:
             env["LAKE_ROOT"] = settings.lake_root
         return subprocess.run(
-            [str(VENV_BIN / "spark-submit"), "--master", self.master_url, "--deploy-mode", "client",
-             "--executor-memory", "1g", "--driver-memory", "1g", *conf_args,
-             str(PROJECT_ROOT / "spark_jobs" / job), *args],
+            spark_submit_command(self.master_url, job, *args, settings=settings),
             env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
         )
+
+
+def spark_submit_command(master: str, job: str, *args: str, settings: Settings | None = None) -> list[str]:
+    """The spark-submit command line of ``spark_jobs/<job>`` with the project's Spark configuration
+    (what the DAG's SparkSubmitOperator runs), in client mode with 1 GiB driver and executors."""
+    from medallion.spark.conf import spark_conf
+
+    conf_args: list[str] = []
+    for key, value in spark_conf(settings or Settings()).items():
+        conf_args += ["--conf", f"{key}={value}"]
+    return [str(VENV_BIN / "spark-submit"), "--master", master, "--deploy-mode", "client",
+            "--executor-memory", "1g", "--driver-memory", "1g", *conf_args,
+            str(PROJECT_ROOT / "spark_jobs" / job), *args]
 
 
 @pytest.fixture(scope="session")

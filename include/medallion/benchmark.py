@@ -301,6 +301,7 @@ class _MemorySampler(threading.Thread):
         self.pid = pid
         self.interval = interval
         self.peak = 0
+        self.seen: dict[int, Any] = {}
         self._halt = threading.Event()
 
     def sample(self) -> None:
@@ -313,6 +314,7 @@ class _MemorySampler(threading.Thread):
             return
         total = 0
         for process in processes:
+            self.seen.setdefault(process.pid, process)
             try:
                 total += process.memory_info().rss
             except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -327,6 +329,16 @@ class _MemorySampler(threading.Thread):
         self._halt.set()
         self.join()
         return self.peak
+
+    def wait_for_descendants(self, timeout: float = 120) -> None:
+        """Wait until every process seen in the tree has exited.
+
+        The Spark driver JVM outlives its Python parent for a moment, and it writes its Flight
+        Recorder file while exiting: reading that file earlier finds it incomplete.
+        """
+        import psutil
+
+        psutil.wait_procs(list(self.seen.values()), timeout=timeout)
 
 
 def run_engine(engine: str, *, sources: str, lake_root: Path, run_date: str, run_id: str, spark_master: str,
@@ -363,6 +375,7 @@ def run_engine(engine: str, *, sources: str, lake_root: Path, run_date: str, run
         sampler.start()
         returncode = child.wait()
         peak = sampler.stop()
+        sampler.wait_for_descendants()
     if returncode != 0 or not timings.is_file():
         tail = log_file.read_text(encoding="utf-8", errors="replace")[-3000:]
         raise RuntimeError(f"{engine} benchmark run failed (exit {returncode}); end of {log_file}:\n{tail}")

@@ -23,6 +23,13 @@ def _env_bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Pipeline settings.
@@ -42,6 +49,12 @@ class Settings:
         publish_fact_sales: Also publish ``fact_sales`` (one document per purchase).
         publish_force: Publish even when a newer logical date is already published.
         great_expectations_dir: The GX file context (read only at run time).
+        retention_days: Run-date partitions of silver and gold kept by the lake maintenance, in
+            days before the run date (a partition older than ``run date - retention_days`` is
+            deleted); 0 keeps every run date.
+        vacuum_retain_hours: Files that no table version younger than this still needs are
+            removed by ``VACUUM`` (hours; Delta's default is 168, one week). Readers and
+            time travel older than this may fail once their files are gone.
     """
 
     lake_root: str = str(PROJECT_ROOT / "data" / "lake")
@@ -57,6 +70,8 @@ class Settings:
     publish_fact_sales: bool = False
     publish_force: bool = False
     great_expectations_dir: str = str(PROJECT_ROOT / "great_expectations")
+    retention_days: int = 0
+    vacuum_retain_hours: int = 168
 
     def __post_init__(self) -> None:
         if self.future_dates not in FUTURE_DATE_POLICIES:
@@ -65,6 +80,10 @@ class Settings:
             )
         if not 0 <= self.reject_threshold_pct <= 100:
             raise ValueError(f"REJECT_THRESHOLD_PCT must be within 0..100, got {self.reject_threshold_pct}")
+        if self.retention_days < 0:
+            raise ValueError(f"RETENTION_DAYS must be 0 (keep every run date) or more, got {self.retention_days}")
+        if self.vacuum_retain_hours < 0:
+            raise ValueError(f"VACUUM_RETAIN_HOURS must be 0 or more, got {self.vacuum_retain_hours}")
 
     @property
     def is_s3(self) -> bool:
@@ -106,4 +125,7 @@ class Settings:
             publish_fact_sales=_env_bool(env.get("PUBLISH_FACT_SALES"), defaults.publish_fact_sales),
             publish_force=_env_bool(env.get("PUBLISH_FORCE"), defaults.publish_force),
             great_expectations_dir=get("GX_CONTEXT_DIR", defaults.great_expectations_dir),
+            retention_days=_env_int(get("RETENTION_DAYS", str(defaults.retention_days)), "RETENTION_DAYS"),
+            vacuum_retain_hours=_env_int(get("VACUUM_RETAIN_HOURS", str(defaults.vacuum_retain_hours)),
+                                         "VACUUM_RETAIN_HOURS"),
         )

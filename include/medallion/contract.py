@@ -140,8 +140,27 @@ REJECT_EXTRA_COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "string"),
 )
 
+# --- Lake tables -------------------------------------------------------------------------------
+# Silver and gold tables are Delta Lake tables partitioned by the run date; a run replaces exactly
+# its run date's partition of each table in one Delta transaction.
+
+#: Partition column of every silver and gold table (``date``: the run's as-of date).
+PARTITION_COLUMN = "run_date"
+
+#: Rejects table of each dataset: the rows silver did not keep, with their reason.
+REJECTS_TABLES: MappingProxyType[str, str] = MappingProxyType(
+    {"clients": "clients_rejects", "purchases": "purchases_rejects"}
+)
+
+#: Silver tables, in the order the silver job commits them.
+SILVER_TABLES: tuple[str, ...] = ("clients", "purchases", *REJECTS_TABLES.values())
+
 GOLD_TABLES: tuple[str, ...] = (
     "fact_sales", "client_kpis", "product_analytics", "country_analytics",
     "daily_sales", "weekly_sales", "monthly_sales",
 )
-GOLD_DOCUMENTS: tuple[str, ...] = ("statistical_distributions", "gold_summary")
+
+#: JSON documents of each layer (``<name>.json``), written after the layer's tables are committed.
+LAYER_DOCUMENTS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {"silver": ("quality_report",), "gold": ("statistical_distributions", "gold_summary")}
+)

@@ -3,15 +3,21 @@
 Compares the committed snapshots of two lakes (e.g. the pandas reference engine's and the Spark
 jobs') table by table and document by document:
 
-* every silver table (``clients``, ``purchases``, ``_rejects/clients``, ``_rejects/purchases``)
-  and every gold table (:data:`medallion.contract.GOLD_TABLES`): same columns in the same order,
-  same kind of type (integer widths and decimal precisions may differ, a decimal never equals a
-  double), same row count, and, after sorting both sides by the table's key, equal values:
-  integers, strings, dates, booleans and **money (decimals) exactly**, doubles within
-  :data:`DOUBLE_TOLERANCE` (0.01; they are percentages and ratios rounded to 2 decimals);
-* ``quality_report.json``, ``statistical_distributions.json`` and ``gold_summary.json``: same keys,
-  integers and strings equal, money fields equal to the cent, other numbers within 0.01. Fields that
-  name a storage attempt (``silver_attempt``) are skipped: they differ by construction.
+* every silver table (:data:`medallion.contract.SILVER_TABLES`: ``clients``, ``purchases``,
+  ``clients_rejects``, ``purchases_rejects``) and every gold table
+  (:data:`medallion.contract.GOLD_TABLES`), each read as the Delta table's current rows of the
+  run date without the ``run_date`` partition column (:func:`medallion.tables.read_snapshot`):
+  same columns in the same order, same kind of type (integer widths and decimal precisions may
+  differ, a decimal never equals a double), same row count, and, after sorting both sides by the
+  table's key, equal values: integers, strings, dates, booleans and **money (decimals) exactly**,
+  doubles within :data:`DOUBLE_TOLERANCE` (0.01; they are percentages and ratios rounded to 2
+  decimals);
+* the layers' documents (:data:`medallion.contract.LAYER_DOCUMENTS`: ``quality_report.json``,
+  ``statistical_distributions.json`` and ``gold_summary.json``, read with
+  :func:`medallion.lake.read_document`): same keys, integers and strings equal, money fields equal
+  to the cent, other numbers within 0.01. Fields that name Delta commits (``commit``: table
+  versions, logical date, bronze files; ``silver_versions``) are skipped: they differ by
+  construction between two lakes.
 
 Nulls equal nulls (and NaN equals NaN for doubles). The result lists at most ``limit`` differences,
 each naming the table or document, the key and both values.
@@ -25,12 +31,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 
 from medallion import lake
 from medallion.config import Settings
-from medallion.contract import GOLD_TABLES
+from medallion.contract import GOLD_TABLES, LAYER_DOCUMENTS, REJECTS_TABLES, SILVER_TABLES
 from medallion.metrics import PRIMARY_KEYS
+from medallion.tables import read_snapshot
 
 #: Largest accepted difference between two doubles (2-decimal percentages and ratios).
 DOUBLE_TOLERANCE = 0.01
@@ -39,19 +45,17 @@ TABLE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
     "silver": {
         "clients": ("id_client",),
         "purchases": ("id_purchase",),
-        "_rejects/clients": ("source_row",),
-        "_rejects/purchases": ("source_row",),
+        REJECTS_TABLES["clients"]: ("source_row",),
+        REJECTS_TABLES["purchases"]: ("source_row",),
     },
     "gold": {table: (key,) for table, key in PRIMARY_KEYS.items()},
 }
+assert tuple(TABLE_KEYS["silver"]) == SILVER_TABLES
 assert tuple(TABLE_KEYS["gold"]) == GOLD_TABLES
-#: JSON documents compared per layer.
-DOCUMENTS: dict[str, tuple[str, ...]] = {
-    "silver": ("quality_report.json",),
-    "gold": ("statistical_distributions.json", "gold_summary.json"),
-}
-#: Document fields skipped (they name storage attempts, different by construction).
-IGNORED_FIELDS: frozenset[str] = frozenset({"silver_attempt"})
+#: JSON documents compared per layer (names without ``.json``).
+DOCUMENTS: dict[str, tuple[str, ...]] = {layer: LAYER_DOCUMENTS[layer] for layer in ("silver", "gold")}
+#: Document fields skipped (they name Delta commits and versions, different by construction).
+IGNORED_FIELDS: frozenset[str] = frozenset({"commit", "silver_versions"})
 #: Document fields holding money, compared to the cent (other numbers within the tolerance).
 MONEY_FIELDS: frozenset[str] = frozenset({"total_revenue", "total_spent", "avg_order_value"})
 #: Document sections whose numbers are all money except ``std``.
@@ -94,25 +98,6 @@ class _Collector:
     @property
     def full(self) -> bool:
         return len(self.items) >= self.limit
-
-
-def read_snapshot_table(settings: Settings, layer: str, run_date: str, name: str) -> pa.Table:
-    """A committed table of ``layer``/``run_date`` (Hive partition columns read as strings, appended last).
-
-    Raises:
-        FileNotFoundError: nothing committed for the run date, or the table folder is missing.
-    """
-    fs = lake.filesystem(settings)
-    parts = lake.snapshot_parts(settings, layer, run_date, *name.split("/"))
-    base = lake.layer_path(settings, layer, *parts)
-    if not lake.exists(fs, base):
-        raise FileNotFoundError(f"{layer} table {name} missing: {lake.display_uri(settings, layer, *parts)}")
-    dataset = pads.dataset(base, filesystem=fs, format="parquet", partitioning="hive")
-    table = dataset.to_table()
-    for i, item in enumerate(table.schema):
-        if pa.types.is_dictionary(item.type):
-            table = table.set_column(i, item.name, pc.cast(table.column(i), item.type.value_type))
-    return table
 
 
 def _kind(dtype: pa.DataType) -> str:
@@ -251,8 +236,8 @@ def compare_lakes(left: Settings, right: Settings, run_date: str, names: tuple[s
         for table, keys in TABLE_KEYS[layer].items():
             result.compared.append(f"{layer}/{table}")
             try:
-                left_table = read_snapshot_table(left, layer, run_date, table)
-                right_table = read_snapshot_table(right, layer, run_date, table)
+                left_table = read_snapshot(left, layer, table, run_date)
+                right_table = read_snapshot(right, layer, table, run_date)
             except FileNotFoundError as error:
                 out.add(f"{layer}/{table}: {error}")
                 continue
@@ -261,14 +246,14 @@ def compare_lakes(left: Settings, right: Settings, run_date: str, names: tuple[s
             if out.full:
                 break
         for document in DOCUMENTS[layer]:
-            result.compared.append(f"{layer}/{document}")
+            label = f"{layer}/{document}.json"
+            result.compared.append(label)
             try:
-                docs = [lake.read_json(lake.filesystem(s), lake.layer_path(
-                    s, layer, *lake.snapshot_parts(s, layer, run_date, document))) for s in (left, right)]
+                docs = [lake.read_document(s, layer, run_date, document) for s in (left, right)]
             except FileNotFoundError as error:
-                out.add(f"{layer}/{document}: {error}")
+                out.add(f"{label}: {error}")
                 continue
-            compare_documents(f"{layer}/{document}", docs[0], docs[1], names, out)
+            compare_documents(label, docs[0], docs[1], names, out)
     result.differences = out.items
     result.truncated = out.truncated
     return result

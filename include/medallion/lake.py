@@ -5,6 +5,9 @@ Layout (``<layer>`` is ``sources``, ``bronze``, ``silver``, ``gold`` or ``qualit
 * local: ``<lake_root>/<layer>/<key>``
 * S3 (``lake_root = s3://``): bucket ``<lake_bucket_prefix><layer>``, object ``<key>``
 
+Silver and gold tables are Delta Lake tables (``<layer>/<table>/``); a layer's JSON documents
+are under ``<layer>/_documents/run_date=YYYY-MM-DD/``.
+
 Two spellings of the same location exist: the *filesystem path* used with :func:`filesystem`
 (``/abs/path`` locally, ``bucket/key`` on S3) and the *Spark URI* (``file:///abs/path`` or
 ``s3a://bucket/key``) given to Spark readers and writers.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -88,10 +92,20 @@ def read_bytes(fs: pafs.FileSystem, path: str) -> bytes:
 
 
 def write_bytes(fs: pafs.FileSystem, path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` (parent directories created locally)."""
+    """Write ``data`` to ``path`` atomically: readers see the old content or the new, never a part.
+
+    On S3 one PUT is atomic; locally the bytes go to a temporary file in the same folder that is
+    then renamed over ``path``.
+    """
     parent = posixpath.dirname(path)
     if parent:
         fs.create_dir(parent, recursive=True)
+    if isinstance(fs, pafs.LocalFileSystem):
+        temporary = posixpath.join(parent, f".{posixpath.basename(path)}.{uuid.uuid4().hex}.tmp")
+        with fs.open_output_stream(temporary) as stream:
+            stream.write(data)
+        fs.move(temporary, path)
+        return
     with fs.open_output_stream(path) as stream:
         stream.write(data)
 
@@ -113,17 +127,16 @@ def write_json(fs: pafs.FileSystem, path: str, document: Any) -> None:
     write_bytes(fs, path, text.encode("utf-8"))
 
 
-# --- Run-date snapshots of silver and gold -----------------------------------------------------
-# A job writes each run date's output into a fresh attempt folder, then commits it by writing one
-# small pointer object (atomic on local filesystems and on S3):
+# --- Tables and documents ----------------------------------------------------------------------
+# Silver and gold tables are Delta Lake tables at ``<layer>/<table>/`` (see medallion.tables and
+# medallion.spark.delta). A layer's JSON documents live beside them, one folder per run date:
 #
-#   <layer>/run_date=YYYY-MM-DD/_current.json            {"attempt": "...", "run_id": "...", ...}
-#   <layer>/run_date=YYYY-MM-DD/attempt=<id>/<table>/...  the tables and documents of that attempt
+#   <layer>/_documents/run_date=YYYY-MM-DD/<name>.json
 #
-# Readers resolve the pointer, so they see the previous complete output or the new complete
-# output, never a half-written one. Superseded attempts are deleted after the commit.
+# A job writes them only after every table of the layer is committed, so a document never
+# describes an uncommitted run (each names the table versions it describes).
 
-POINTER_FILE = "_current.json"
+DOCUMENTS_DIR = "_documents"
 
 
 def run_date_dir(run_date: str) -> str:
@@ -131,39 +144,36 @@ def run_date_dir(run_date: str) -> str:
     return f"run_date={run_date}"
 
 
-def new_attempt_id() -> str:
-    """A fresh attempt folder name (``attempt=<12 hex chars>``)."""
-    import uuid
-
-    return f"attempt={uuid.uuid4().hex[:12]}"
+def table_uri(settings: Settings, layer: str, table: str) -> str:
+    """Spark URI of a Delta table (``file:///…/<layer>/<table>`` or ``s3a://<bucket>/<table>``)."""
+    return spark_uri(settings, layer, table)
 
 
-def commit_attempt(settings: Settings, layer: str, run_date: str, attempt: str, meta: dict[str, Any]) -> None:
-    """Point ``layer``'s ``run_date`` at ``attempt`` and delete the attempts it supersedes."""
-    fs = filesystem(settings)
-    base = layer_path(settings, layer, run_date_dir(run_date))
-    write_json(fs, posixpath.join(base, POINTER_FILE), {"attempt": attempt, **meta})
-    for info in fs.get_file_info(pafs.FileSelector(base, allow_not_found=True)):
-        if info.type == pafs.FileType.Directory and info.base_name.startswith("attempt=") \
-                and info.base_name != attempt:
-            fs.delete_dir(info.path)
+def delta_uri(settings: Settings, layer: str, table: str) -> str:
+    """URI of a Delta table for the ``deltalake`` package (an absolute path or ``s3://<bucket>/<table>``)."""
+    return display_uri(settings, layer, table)
 
 
-def current_attempt(settings: Settings, layer: str, run_date: str) -> str:
-    """The committed attempt folder of ``layer`` for ``run_date``.
+def document_path(settings: Settings, layer: str, run_date: str, name: str) -> str:
+    """Filesystem path of document ``name`` (``quality_report``, ``gold_summary``…) of ``run_date``."""
+    return layer_path(settings, layer, DOCUMENTS_DIR, run_date_dir(run_date), f"{name}.json")
+
+
+def read_document(settings: Settings, layer: str, run_date: str, name: str) -> dict[str, Any]:
+    """A committed layer's document of ``run_date``.
 
     Raises:
-        FileNotFoundError: no committed output for that run date (the job has not run yet).
+        FileNotFoundError: the layer has no committed output for ``run_date`` (names the location).
     """
     fs = filesystem(settings)
-    pointer = layer_path(settings, layer, run_date_dir(run_date), POINTER_FILE)
-    if not is_file(fs, pointer):
-        raise FileNotFoundError(
-            f"no committed {layer} output for run date {run_date}: {display_uri(settings, layer, run_date_dir(run_date), POINTER_FILE)} is missing"
-        )
-    return read_json(fs, pointer)["attempt"]
+    path = document_path(settings, layer, run_date, name)
+    if not is_file(fs, path):
+        where = display_uri(settings, layer, DOCUMENTS_DIR, run_date_dir(run_date), f"{name}.json")
+        raise FileNotFoundError(f"no committed {layer} output for run date {run_date}: {where} is missing")
+    return read_json(fs, path)
 
 
-def snapshot_parts(settings: Settings, layer: str, run_date: str, *parts: str) -> tuple[str, ...]:
-    """Path parts of ``parts`` inside the committed snapshot (for :func:`layer_path`/:func:`spark_uri`)."""
-    return (run_date_dir(run_date), current_attempt(settings, layer, run_date), *parts)
+def write_document(settings: Settings, layer: str, run_date: str, name: str, document: Any) -> str:
+    """Write a layer's document of ``run_date`` (call it after the layer's commits); returns its display URI."""
+    write_json(filesystem(settings), document_path(settings, layer, run_date, name), document)
+    return display_uri(settings, layer, DOCUMENTS_DIR, run_date_dir(run_date), f"{name}.json")

@@ -261,11 +261,12 @@ RFM_SEGMENTS: tuple[str, ...] = (
     "Champions", "Loyal Customers", "Promising", "At Risk", "Hibernating", "Need Attention",
 )
 
-#: Fields of gold_summary.json (documented here; the values come from the written tables).
+#: Fields of gold_summary.json (documented here; the values come from the staged tables, which the
+#: gold gate validated and the job then committed).
 SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
     ("run_id", "the run id given to the job"),
     ("as_of_date", "the run date (YYYY-MM-DD) used as today"),
-    ("silver_attempt", "the silver snapshot attempt the gold output was built from"),
+    ("silver_versions", "Delta versions of the silver clients and purchases tables the gold output was built from"),
     ("fact_sales", "rows, first_purchase_date and last_purchase_date of fact_sales"),
     ("counts", "clients (rows of client_kpis), products, countries, active_clients, "
                "high_value_clients"),
@@ -275,6 +276,8 @@ SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
     ("top_country", "country and total_revenue of the country with the most revenue (ties by name)"),
     ("top_client", "id_client, name and total_spent of the client with the most revenue (ties by id)"),
     ("tables", "row count of every gold table written"),
+    ("commit", "logical_date of the Airflow run and table_versions: the Delta version of each gold table "
+               "after this run's commit"),
 )
 
 

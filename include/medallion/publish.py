@@ -2,41 +2,42 @@
 
 Input (the lake, read through :mod:`medallion.lake`, local or S3):
 
-* ``gold/run_date=D/<attempt>/<table>/`` -- Parquet tables of :data:`medallion.contract.GOLD_TABLES`
-  (``fact_sales`` hive-partitioned by ``year_month``), plus ``statistical_distributions.json`` and
-  ``gold_summary.json`` beside them;
-* ``silver/run_date=D/<attempt>/quality_report.json`` -- the silver quality report of the same date.
+* ``gold/<table>/`` -- the Delta tables of :data:`medallion.contract.GOLD_TABLES`, their rows of
+  ``run_date = D`` (read with ``deltalake``, :mod:`medallion.tables`), plus the gold documents
+  ``statistical_distributions.json`` and ``gold_summary.json`` of D;
+* the silver document ``quality_report.json`` of the same date.
 
 Output (database ``settings.mongo_database``, default ``analytics_gold``):
 
 * one collection per published table (:func:`published_tables`: every aggregate table and
   ``client_kpis``; ``fact_sales`` only with ``settings.publish_fact_sales``), one document per
-  Parquet row with the Parquet column names, plus ``_id`` = the row's key
+  row with the table's column names (``run_date`` excluded), plus ``_id`` = the row's key
   (:data:`medallion.metrics.PRIMARY_KEYS`), so a re-run of the same date gives the same documents;
 * ``reports``: one document per (run id, kind) for the three JSON reports, upserted;
 * ``_publish_log``: one document per publish attempt (run id, run and logical date, per-collection
-  counts, Parquet checksums, start/end time, status ``running|success|failed|refused``, error).
+  counts, Delta table versions and checksums of the snapshot's Parquet files, start/end time,
+  status ``running|success|failed|refused``, error).
 
 Value mapping (what Metabase and the apps read; done per record batch with ``pyarrow.compute``):
 
 ==================  ====================================================================
-Parquet type        document value
+Arrow type          document value
 ==================  ====================================================================
 decimal (money)     ``float`` = the value rounded half-up (ties away from zero) to cents
 date                ``datetime`` at 00:00 UTC of that day (BSON date)
 timestamp           ``datetime`` in UTC, milliseconds (BSON precision)
 double              ``float``; NaN and +-infinity become ``None`` (BSON null)
 integer / boolean   Python ``int`` / ``bool`` (never numpy scalars)
-string              ``str`` (dictionary-encoded and partition columns decoded)
+string              ``str`` (dictionary-encoded columns decoded)
 null                ``None``
 ==================  ====================================================================
 
 Steps of :func:`publish_gold`: (1) refuse an older run date than the newest successfully published
-one unless forced (:class:`PublishRefused`); (2) resolve the snapshots and load the JSON reports,
-count each table's Parquet rows and checksum its files; (3) for each table, create a staging
-collection ``_staging__<table>__<run token>``, stream the Parquet in record batches (memory bounded
-by the batch size) into it with ``insert_many(ordered=False)``, check the staged count equals the
-Parquet row count, then build the indexes dashboards filter by (the key, unique, and
+one unless forced (:class:`PublishRefused`); (2) resolve each table's rows of the run date (Delta
+version and files) and load the JSON reports, count the rows and checksum the files; (3) for each
+table, create a staging collection ``_staging__<table>__<run token>``, stream the rows in record
+batches (memory bounded by the batch size) into it with ``insert_many(ordered=False)``, check the
+staged count equals the table's row count, then build the indexes dashboards filter by (the key, unique, and
 :data:`TABLE_INDEXES`); (4) only when every table is staged, ``renameCollection`` each staging collection onto its
 live name with ``dropTarget`` (atomic per collection on the server); (5) upsert the reports and mark
 the log entry ``success``. On any failure before (4) every staging collection is dropped, every live
@@ -68,13 +69,14 @@ import bson
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from bson.raw_bson import RawBSONDocument
 
 from medallion import lake
 from medallion.config import Settings
 from medallion.contract import GOLD_TABLES
 from medallion.metrics import PRIMARY_KEYS
+from medallion.tables import open_table, snapshot_files, snapshot_reader
 
 if TYPE_CHECKING:
     from pymongo.collection import Collection
@@ -82,7 +84,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Rows per record batch read from Parquet and sent with one ``insert_many``.
+#: Rows per record batch read from the lake and sent with one ``insert_many``.
 DEFAULT_BATCH_SIZE = 20_000
 REPORTS_COLLECTION = "reports"
 PUBLISH_LOG_COLLECTION = "_publish_log"
@@ -99,16 +101,12 @@ TABLE_INDEXES: Mapping[str, tuple[str, ...]] = {
     "monthly_sales": (),
 }
 
-#: Report kinds -> (lake layer, file name inside that layer's snapshot of the run date).
+#: Report kinds -> (lake layer, document name of the run date).
 REPORT_SOURCES: Mapping[str, tuple[str, str]] = {
-    "statistical_distributions": ("gold", "statistical_distributions.json"),
-    "gold_summary": ("gold", "gold_summary.json"),
-    "quality_report": ("silver", "quality_report.json"),
+    "statistical_distributions": ("gold", "statistical_distributions"),
+    "gold_summary": ("gold", "gold_summary"),
+    "quality_report": ("silver", "quality_report"),
 }
-
-#: Hive partition column of the partitioned gold tables (``year_month=YYYY-MM`` folders), read as
-#: a string and appended as the last column, where Spark puts it too.
-PARTITION_COLUMNS: Mapping[str, str] = {"fact_sales": "year_month"}
 
 
 class PublishError(RuntimeError):
@@ -120,7 +118,7 @@ class PublishRefused(PublishError):
 
 
 class PublishVerificationError(PublishError):
-    """A staging collection does not hold exactly the Parquet table's rows."""
+    """A staging collection does not hold exactly the gold table's rows."""
 
 
 # --- Document shaping (pure, no server) ---------------------------------------------------------
@@ -260,13 +258,14 @@ def utc_datetime(value: dt.datetime | dt.date | str) -> dt.datetime:
 
 @dataclass(frozen=True)
 class TableSource:
-    """One gold table of the committed snapshot: where it is, its rows and the checksum of its files."""
+    """One gold table's rows of a run date: the Delta version read, its files, rows and checksum."""
 
     table: str
-    path: str            # filesystem path of the table folder (see medallion.lake)
-    files: tuple[str, ...]  # Parquet files, sorted
+    run_date: str
+    version: int            # Delta table version the snapshot was read at
+    files: tuple[str, ...]  # Parquet files of the run date's rows, sorted (lake filesystem paths)
     rows: int
-    sha256: str          # of the files' bytes concatenated in sorted path order
+    sha256: str             # of the files' bytes concatenated in sorted path order
     size_bytes: int
 
 
@@ -281,48 +280,37 @@ def parquet_checksum(fs: Any, files: Iterable[str], chunk_size: int = 8 << 20) -
     return digest.hexdigest(), total
 
 
-def _dataset(fs: Any, path: str, table: str) -> ds.Dataset:
-    # Files whose name starts with "_" or "." (Spark's _SUCCESS, .crc) are ignored by discovery.
-    column = PARTITION_COLUMNS.get(table)
-    partitioning = ds.partitioning(pa.schema([(column, pa.string())]), flavor="hive") if column else None
-    return ds.dataset(path, format="parquet", filesystem=fs, partitioning=partitioning)
-
-
 def table_source(settings: Settings, run_date: str, table: str) -> TableSource:
-    """Locate, count and checksum one gold table of ``run_date``'s committed snapshot.
+    """Locate, count and checksum one gold table's committed rows of ``run_date``.
+
+    A run date committed with no rows has no file in a Delta table, exactly like a run date never
+    committed; the gold documents tell them apart (the jobs write ``gold_summary`` after every
+    gold table is committed), so an empty committed table gives a source of 0 rows and 0 files.
 
     Raises:
-        FileNotFoundError: no committed gold snapshot for ``run_date``, or the table folder is
-            missing or holds no Parquet file (the message names the location).
+        FileNotFoundError: the gold table does not exist, or has no rows for ``run_date`` and gold
+            has no committed output for that date (the message names the location).
     """
+    version = open_table(settings, "gold", table).version()  # files, rows and the staged documents: this version
+    files = tuple(snapshot_files(settings, "gold", table, run_date, version))
     fs = lake.filesystem(settings)
-    parts = lake.snapshot_parts(settings, "gold", run_date, table)
-    path = lake.layer_path(settings, "gold", *parts)
-    if not lake.exists(fs, path):
-        raise FileNotFoundError(f"gold table {table} of run date {run_date} is missing: {lake.display_uri(settings, 'gold', *parts)}")
-    dataset = _dataset(fs, path, table)
-    files = tuple(sorted(dataset.files))
-    if not files:
-        raise FileNotFoundError(f"gold table {table} of run date {run_date} has no Parquet file in {lake.display_uri(settings, 'gold', *parts)}")
+    if not files and not lake.is_file(fs, lake.document_path(settings, "gold", run_date, "gold_summary")):
+        raise FileNotFoundError(f"gold table {table} has no rows for run date {run_date} at "
+                                f"{lake.delta_uri(settings, 'gold', table)} (version {version}) and gold "
+                                "has no committed output for that date (no gold_summary document)")
+    rows = sum(pq.ParquetFile(fs.open_input_file(path)).metadata.num_rows for path in files)
     digest, size = parquet_checksum(fs, files)
-    return TableSource(table, path, files, dataset.count_rows(), digest, size)
+    return TableSource(table, run_date, version, files, rows, digest, size)
 
 
 def load_reports(settings: Settings, run_date: str) -> dict[str, Any]:
     """The JSON reports of ``run_date`` (:data:`REPORT_SOURCES`), parsed and made BSON-safe.
 
     Raises:
-        FileNotFoundError: a snapshot or report file is missing (the message names it).
+        FileNotFoundError: a report is missing (the message names it).
     """
-    fs = lake.filesystem(settings)
-    reports = {}
-    for kind, (layer, name) in REPORT_SOURCES.items():
-        parts = lake.snapshot_parts(settings, layer, run_date, name)
-        path = lake.layer_path(settings, layer, *parts)
-        if not lake.is_file(fs, path):
-            raise FileNotFoundError(f"{kind} of run date {run_date} is missing: {lake.display_uri(settings, layer, *parts)}")
-        reports[kind] = bson_safe_json(lake.read_json(fs, path))
-    return reports
+    return {kind: bson_safe_json(lake.read_document(settings, layer, run_date, name))
+            for kind, (layer, name) in REPORT_SOURCES.items()}
 
 
 # --- Mongo side ---------------------------------------------------------------------------------
@@ -342,10 +330,22 @@ def encoded_documents(data: pa.RecordBatch | pa.Table, key: str) -> list[RawBSON
     return [RawBSONDocument(bson.encode(document)) for document in to_documents(data, key)]
 
 
-def _document_batches(dataset: ds.Dataset, key: str, batch_size: int) -> Iterator[list[RawBSONDocument]]:
-    for batch in dataset.to_batches(batch_size=batch_size, batch_readahead=1, fragment_readahead=1):
-        if batch.num_rows:
-            yield encoded_documents(batch, key)
+def _document_batches(source: TableSource, settings: Settings, batch_size: int) -> Iterator[list[RawBSONDocument]]:
+    """The table's rows as BSON documents, in batches of at most ``batch_size``."""
+    key = PRIMARY_KEYS[source.table]
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in snapshot_reader(settings, "gold", source.table, source.run_date, version=source.version):
+        while batch.num_rows:
+            piece = batch.slice(0, batch_size - rows)
+            batch = batch.slice(piece.num_rows)
+            pending.append(piece)
+            rows += piece.num_rows
+            if rows == batch_size:
+                yield encoded_documents(pa.Table.from_batches(pending), key)
+                pending, rows = [], 0
+    if rows:
+        yield encoded_documents(pa.Table.from_batches(pending), key)
 
 
 def _stage_table(db: "Database", source: TableSource, staging: str, settings: Settings, batch_size: int) -> int:
@@ -359,7 +359,7 @@ def _stage_table(db: "Database", source: TableSource, staging: str, settings: Se
     """
     key = PRIMARY_KEYS[source.table]
     collection = db.create_collection(staging, check_exists=False)
-    batches = _document_batches(_dataset(lake.filesystem(settings), source.path, source.table), key, batch_size)
+    batches = _document_batches(source, settings, batch_size)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"publish-{source.table}") as converter:
         pending = converter.submit(next, batches, None)
         while (documents := pending.result()) is not None:
@@ -369,7 +369,7 @@ def _stage_table(db: "Database", source: TableSource, staging: str, settings: Se
     if staged != source.rows:
         raise PublishVerificationError(
             f"staging collection {staging} holds {staged} documents but gold table {source.table} has "
-            f"{source.rows} Parquet rows"
+            f"{source.rows} rows for run date {source.run_date}"
         )
     collection.create_index([(key, 1)], unique=True, name=f"{key}_unique")
     for field in TABLE_INDEXES[source.table]:
@@ -403,20 +403,20 @@ def publish_gold(db: "Database", settings: Settings, run_date: str, run_id: str,
         logical_date: The run's logical date (stored in UTC in the log and reports).
         force: Publish even when a newer run date is already published; None uses
             ``settings.publish_force``.
-        batch_size: Rows per Parquet record batch and ``insert_many`` call (bounds memory).
+        batch_size: Rows per record batch and ``insert_many`` call (bounds memory).
 
     Returns:
         The ``_publish_log`` entry written (without ``_id``): ``run_id``, ``run_date``,
         ``logical_date``, ``status`` (``success``), ``collections`` {table: documents},
-        ``checksums`` {table: {sha256, files, bytes}}, ``reports`` (kinds), ``started_at``,
-        ``finished_at`` (UTC datetimes), ``tables``, ``forced``, ``gold_snapshot``.
+        ``checksums`` {table: {version (Delta), sha256, files, bytes}}, ``reports`` (kinds),
+        ``started_at``, ``finished_at`` (UTC datetimes), ``tables``, ``forced``.
 
     Raises:
         ValueError: ``run_date`` is not ``YYYY-MM-DD``.
         PublishRefused: ``run_date`` is older than the newest successfully published run date and
             force is off (logged as an error and recorded with status ``refused``).
-        PublishVerificationError: a staged count differs from the Parquet row count.
-        FileNotFoundError: the gold or silver snapshot, a table or a report is missing.
+        PublishVerificationError: a staged count differs from the table's row count.
+        FileNotFoundError: a gold table, its rows of the run date or a report is missing.
         pymongo.errors.PyMongoError: the server refused a write (e.g. duplicate keys).
         Any error is re-raised after the staging collections are dropped and the log entry is
         marked ``failed``.
@@ -453,10 +453,10 @@ def publish_gold(db: "Database", settings: Settings, run_date: str, run_id: str,
     staged: dict[str, str] = {}
     swapped: list[str] = []
     try:
-        entry["gold_snapshot"] = lake.current_attempt(settings, "gold", run_date)
         sources = {table: table_source(settings, run_date, table) for table in tables}
         reports = load_reports(settings, run_date)
-        entry["checksums"] = {t: {"sha256": s.sha256, "files": len(s.files), "bytes": s.size_bytes}
+        entry["checksums"] = {t: {"version": s.version, "sha256": s.sha256, "files": len(s.files),
+                                  "bytes": s.size_bytes}
                               for t, s in sources.items()}
         _drop_leftover_staging(db, tables)
         counts: dict[str, int] = {}

@@ -1,7 +1,8 @@
 """Run summaries for logs and the demo: what a run produced, read back from its reports.
 
 Reads the silver ``quality_report.json`` and the gold ``gold_summary.json`` and
-``statistical_distributions.json`` of a run date's committed snapshots.
+``statistical_distributions.json`` of a run date (the layers' documents, written once their tables
+are committed).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 from typing import Any
 
 from medallion.config import Settings
-from medallion.lake import display_uri, filesystem, layer_path, read_json, snapshot_parts
+from medallion.lake import display_uri, read_document
 
 log = logging.getLogger(__name__)
 
@@ -20,21 +21,16 @@ def load_run_reports(settings: Settings, run_date: str) -> dict[str, Any]:
 
     Returns:
         ``{"quality_report": {...}, "gold_summary": {...}, "statistical_distributions": {...},
-        "locations": {"silver": uri, "gold": uri}}``.
+        "locations": {"silver": uri, "gold": uri}}`` (the locations of the layers' tables).
 
     Raises:
         FileNotFoundError: silver or gold has no committed output for ``run_date``.
     """
-    fs = filesystem(settings)
-    silver = snapshot_parts(settings, "silver", run_date)
-    gold = snapshot_parts(settings, "gold", run_date)
     return {
-        "quality_report": read_json(fs, layer_path(settings, "silver", *silver, "quality_report.json")),
-        "gold_summary": read_json(fs, layer_path(settings, "gold", *gold, "gold_summary.json")),
-        "statistical_distributions": read_json(
-            fs, layer_path(settings, "gold", *gold, "statistical_distributions.json")),
-        "locations": {"silver": display_uri(settings, "silver", *silver),
-                      "gold": display_uri(settings, "gold", *gold)},
+        "quality_report": read_document(settings, "silver", run_date, "quality_report"),
+        "gold_summary": read_document(settings, "gold", run_date, "gold_summary"),
+        "statistical_distributions": read_document(settings, "gold", run_date, "statistical_distributions"),
+        "locations": {"silver": display_uri(settings, "silver"), "gold": display_uri(settings, "gold")},
     }
 
 

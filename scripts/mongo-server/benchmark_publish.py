@@ -2,11 +2,13 @@
 
     .venv/bin/python scripts/mongo-server/benchmark_publish.py --clients 2000000 [--heap 8g]
 
-Writes a committed gold snapshot into a temporary lake: ``client_kpis`` with N rows (the gold
-schema of issue 4, values generated with numpy from a fixed seed), one-row aggregate tables and
-the JSON reports; starts mongo-java-server (:mod:`medallion.mongo_server`) with the given Java heap,
-runs :func:`medallion.publish.publish_gold` and prints the seconds spent and the documents
-published. The in-memory server needs roughly 3 GiB of heap per million client_kpis documents.
+Commits a gold snapshot into a temporary lake through the pipeline's own API
+(:func:`medallion.tables.write_snapshot`, one Delta commit per table, then
+:func:`medallion.lake.write_document`): ``client_kpis`` with N rows (the gold schema of issue 4,
+values generated with numpy from a fixed seed), one-row aggregate tables and the JSON reports;
+starts mongo-java-server (:mod:`medallion.mongo_server`) with the given Java heap, runs
+:func:`medallion.publish.publish_gold` and prints the seconds spent and the documents published.
+The in-memory server needs roughly 3 GiB of heap per million client_kpis documents.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pymongo
 
 from medallion import lake
 from medallion.config import Settings
+from medallion.contract import LAYER_DOCUMENTS
 from medallion.mongo_server import start_mongo_server
 from medallion.publish import publish_gold
+from medallion.tables import write_snapshot
 
 MONEY = pa.decimal128(18, 2)
 SEGMENTS = np.array(["Champions", "Loyal Customers", "Promising", "At Risk", "Hibernating", "Need Attention"])
@@ -97,22 +100,15 @@ def main() -> None:
     run_date = "2026-11-28"
     with tempfile.TemporaryDirectory(prefix="publish-bench-") as tmp:
         settings = Settings(lake_root=str(Path(tmp) / "lake"))
-        fs = lake.filesystem(settings)
-        attempt = lake.new_attempt_id()
-        base = lake.layer_path(settings, "gold", lake.run_date_dir(run_date), attempt)
         started = time.perf_counter()
         tables = {"client_kpis": client_kpis(args.clients, dt.date.fromisoformat(run_date)), **small_tables()}
+        metadata = {"run_id": "benchmark", "run_date": run_date, "job": "benchmark_publish"}
         for table, data in tables.items():
-            fs.create_dir(f"{base}/{table}")
-            pq.write_table(data, f"{base}/{table}/part-00000.parquet", filesystem=fs)
-        for kind in ("statistical_distributions", "gold_summary"):
-            lake.write_json(fs, f"{base}/{kind}.json", {"kind": kind})
-        lake.commit_attempt(settings, "gold", run_date, attempt, {})
-        silver = lake.new_attempt_id()
-        lake.write_json(fs, lake.layer_path(settings, "silver", lake.run_date_dir(run_date), silver,
-                                            "quality_report.json"), {"kind": "quality_report"})
-        lake.commit_attempt(settings, "silver", run_date, silver, {})
-        print(f"generated client_kpis: {args.clients} rows in {time.perf_counter() - started:.1f} s")
+            write_snapshot(settings, "gold", table, run_date, data, metadata)
+        for layer in ("silver", "gold"):  # the reports publish_gold copies, after the tables
+            for name in LAYER_DOCUMENTS[layer]:
+                lake.write_document(settings, layer, run_date, name, {"kind": name})
+        print(f"generated and committed client_kpis: {args.clients} rows in {time.perf_counter() - started:.1f} s")
 
         uri, stop = start_mongo_server(log_path=Path(tmp) / "server.log", java_opts=(f"-Xmx{args.heap}",))
         try:

@@ -1,51 +1,56 @@
-"""`airflow dags test` of the whole pipeline DAG on the local standalone cluster, checking the numbers."""
+"""`airflow dags test` of the whole pipeline DAG on the local standalone cluster, checking the numbers.
+
+Two lakes, three DAG runs:
+
+* a dirty generated sample with the lake on S3 (a moto server), checked against the generator's
+  ground truth; then the same date again on a broken source: the silver gate stops the run and
+  every table keeps the first run's rows (write–audit–publish);
+* a missing source file (local lake), which fails at ingestion.
+
+The seed project's own files are checked, layer by layer, in the integration tier
+(`test_silver_layer.py`, `test_gold_layer.py`) and by `make demo SOURCES=../shared/seed-data`.
+"""
 
 from __future__ import annotations
 
-import csv
+import json
 import shutil
 from decimal import Decimal
 
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pymongo
 import pytest
 
+from medallion import lake, quality, tables
 from medallion.config import Settings
-from medallion.contract import GOLD_TABLES
+from medallion.contract import GOLD_TABLES, SILVER_TABLES
 from medallion.datagen import generate
-from medallion.lake import filesystem, layer_path, read_json, snapshot_parts
 from medallion.reporting import load_run_reports
 from tests.conftest import SEED_DATA
 from tests.s3_server import s3_server, s3a_jars  # noqa: F401  (session fixtures)
 
 RUN_DATE = "2026-11-29"
-ALL_TASKS = {"ingest_bronze", "gate_bronze", "silver_transformation", "gate_silver", "gold_aggregation",
-             "gate_gold", "publish_gold", "build_data_docs", "run_summary"}
+ALL_TASKS = {"ingest_bronze", "silver_transformation", "gold_aggregation", "publish_gold", "lake_maintenance",
+             "build_data_docs", "run_summary"}
 
 
 def _table(settings: Settings, layer: str, table: str):
-    return ds.dataset(layer_path(settings, layer, *snapshot_parts(settings, layer, RUN_DATE, table)),
-                      filesystem=filesystem(settings), format="parquet", partitioning="hive").to_table()
-
-
-def _gold_contents(settings: Settings) -> dict:
-    """Every gold table (rows sorted) and document (run id removed) of the run date."""
-    contents = {}
-    for table in GOLD_TABLES:
-        data = _table(settings, "gold", table)
-        contents[table] = data.sort_by([(data.column_names[0], "ascending")]).to_pylist()
-    for name in ("statistical_distributions", "gold_summary"):
-        document = read_json(filesystem(settings),
-                             layer_path(settings, "gold", *snapshot_parts(settings, "gold", RUN_DATE, f"{name}.json")))
-        document.pop("run_id", None)  # differs per DAG run, as does the silver attempt folder below
-        document.pop("silver_attempt", None)
-        contents[name] = document
-    return contents
+    return tables.read_snapshot(settings, layer, table, RUN_DATE)
 
 
 def _money_sum(table, column: str = "total") -> Decimal:
     return Decimal(str(pc.sum(table[column]).as_py()))
+
+
+def _contents(settings: Settings, layers=("silver", "gold")) -> dict:
+    """Every table's rows of the run date, sorted, per layer."""
+    names = {"silver": SILVER_TABLES, "gold": GOLD_TABLES}
+    contents = {}
+    for layer in layers:
+        for name in names[layer]:
+            data = _table(settings, layer, name)
+            contents[f"{layer}/{name}"] = data.sort_by([(c, "ascending") for c in data.column_names]).to_pylist()
+    return contents
 
 
 def _assert_succeeded(run):
@@ -60,23 +65,55 @@ def _assert_published(run, mongo_server, gold_counts: dict[str, int]):
             assert db[table].count_documents({}) == rows, table
     log = list(db["_publish_log"].find({"status": "success"}))
     assert len(log) == 1
+    assert {t: c["version"] for t, c in log[0]["checksums"].items()} == {
+        t: tables.last_commit(run.settings, "gold", t)["version"] for t in gold_counts if t != "fact_sales"}
     assert not [name for name in db.list_collection_names() if name.startswith("_staging")]
 
 
-def test_pipeline_on_a_dirty_generated_sample(pipeline, mongo_server, tmp_path):
-    settings = Settings(lake_root=str(tmp_path / "lake"))
-    truth = generate(tmp_path / "lake" / "sources", clients=600, purchases_per_client=5, dirty_rate=0.05,
-                     seed=7, as_of=RUN_DATE)
+@pytest.fixture(scope="module")
+def s3_lake(pipeline, spark_cluster, s3_server, s3a_jars, tmp_path_factory):  # noqa: F811
+    """A dirty sample's run on S3, the lake's contents after it, and a broken source's run of the same date."""
+    root = tmp_path_factory.mktemp("s3-lake")
+    settings = s3_server.settings(lake_bucket_prefix="e2e-")
+    s3_server.create_layer_buckets(settings)
+    env = {**s3_server.env(settings), **s3a_jars.env()}
+    client = s3_server.client()
 
-    run = pipeline.run(settings, RUN_DATE)
+    def land(folder):
+        for name in ("clients.csv", "purchases.csv"):
+            client.upload_file(str(folder / name), "e2e-sources", name)
 
+    truth = generate(root / "dirty", clients=600, purchases_per_client=5, dirty_rate=0.05, seed=7, as_of=RUN_DATE)
+    land(root / "dirty")
+    good = pipeline.run(settings, RUN_DATE, extra_env=env)
+    if good.returncode != 0:
+        return settings, truth, good, None, None, None, None
+    contents = _contents(settings)
+    documents = {name: lake.read_document(settings, layer, RUN_DATE, name)
+                 for layer, name in (("silver", "quality_report"), ("gold", "gold_summary"),
+                                     ("gold", "statistical_distributions"))}
+    # Half the rows defective: the rejected share passes the 20 % threshold.
+    broken = generate(root / "broken", clients=300, purchases_per_client=3, dirty_rate=0.5, seed=11, as_of=RUN_DATE)
+    land(root / "broken")
+    bad = pipeline.run(settings, RUN_DATE, extra_env=env)
+    return settings, truth, good, contents, documents, broken, bad
+
+
+def test_pipeline_on_a_dirty_generated_sample_with_the_lake_on_s3(s3_lake, mongo_server, spark_cluster,
+                                                                    s3_server):  # noqa: F811
+    settings, truth, run, _, _, _, _ = s3_lake
     _assert_succeeded(run)
     report = load_run_reports(settings, RUN_DATE)
-    quality = report["quality_report"]
+    quality_report = report["quality_report"]
     for table in ("clients", "purchases"):
         for key in ("input_rows", "output_rows", "rejected_rows", "rejects_by_reason"):
-            assert quality[table][key] == truth[table][key], (table, key)
-    assert quality["purchases"]["total_recalculated"] == truth["purchases"]["total_recalculated"]
+            assert quality_report[table][key] == truth[table][key], (table, key)
+        rejects = _table(settings, "silver", f"{table}_rejects")
+        assert rejects.num_rows == truth[table]["rejected_rows"]
+        counted = pc.value_counts(rejects["reason"])
+        assert dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist())) == \
+            {reason: n for reason, n in truth[table]["rejects_by_reason"].items() if n}
+    assert quality_report["purchases"]["total_recalculated"] == truth["purchases"]["total_recalculated"]
     silver_revenue = _money_sum(_table(settings, "silver", "purchases"))
     assert silver_revenue == Decimal(truth["expected_revenue"])
     gold_counts = {table: _table(settings, "gold", table).num_rows for table in GOLD_TABLES}
@@ -86,52 +123,72 @@ def test_pipeline_on_a_dirty_generated_sample(pipeline, mongo_server, tmp_path):
     assert _money_sum(_table(settings, "gold", "monthly_sales"), "total_revenue") == silver_revenue
     assert Decimal(str(report["statistical_distributions"]["overall_metrics"]["total_revenue"])) == silver_revenue
     _assert_published(run, mongo_server, gold_counts)
-    assert (tmp_path / "lake" / "quality" / "data_docs" / "index.html").is_file()
-
-
-@pytest.fixture(scope="module")
-def seed_run(pipeline, tmp_path_factory):
-    """One DAG run on the seed project's own files, lake on the local filesystem."""
-    root = tmp_path_factory.mktemp("seed")
-    (root / "lake" / "sources").mkdir(parents=True)
-    for name in ("clients.csv", "purchases.csv"):
-        shutil.copy(SEED_DATA / name, root / "lake" / "sources" / name)
-    return pipeline.run(Settings(lake_root=str(root / "lake")), RUN_DATE)
-
-
-def test_pipeline_on_the_seed_projects_own_files(seed_run, mongo_server):
-    with open(SEED_DATA / "purchases.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    expected_revenue = sum(Decimal(r["price"]) * int(r["quantity"]) for r in rows)
-    settings = seed_run.settings
-
-    _assert_succeeded(seed_run)
-    quality = load_run_reports(settings, RUN_DATE)["quality_report"]
-    assert (quality["clients"]["output_rows"], quality["clients"]["rejected_rows"]) == (100, 0)
-    assert (quality["purchases"]["output_rows"], quality["purchases"]["rejected_rows"]) == (468, 0)
-    assert _money_sum(_table(settings, "gold", "fact_sales")) == expected_revenue
-    assert _money_sum(_table(settings, "gold", "country_analytics"), "total_revenue") == expected_revenue
-    gold_counts = {table: _table(settings, "gold", table).num_rows for table in GOLD_TABLES}
-    _assert_published(seed_run, mongo_server, gold_counts)
-
-
-def test_pipeline_with_the_lake_on_s3_gives_the_filesystem_numbers(pipeline, seed_run, s3_server, s3a_jars):  # noqa: F811
-    settings = s3_server.settings(lake_bucket_prefix="e2e-")
-    s3_server.create_layer_buckets(settings)
+    # Delta tables in the layer buckets, documents beside them, gate summaries and data docs in the
+    # quality bucket; the bronze archive holds the bytes and the manifest.
     client = s3_server.client()
-    for name in ("clients.csv", "purchases.csv"):
-        client.upload_file(str(SEED_DATA / name), "e2e-sources", name)
-
-    run = pipeline.run(settings, RUN_DATE, extra_env={**s3_server.env(settings), **s3a_jars.env()})
-
-    _assert_succeeded(run)
-    bronze_objects = [k for k in s3_server.keys("e2e-bronze", "clients/ingest_date=2026-11-29/") if not k.endswith("/")]
-    assert bronze_objects == [
-        "clients/ingest_date=2026-11-29/_manifest.json", "clients/ingest_date=2026-11-29/clients.csv"]
-    assert any(key.endswith(".parquet") for key in s3_server.keys("e2e-silver", "run_date=2026-11-29/"))
-    assert any(key.endswith(".parquet") for key in s3_server.keys("e2e-gold", "run_date=2026-11-29/"))
+    assert any(key.startswith("clients/_delta_log/") for key in s3_server.keys("e2e-silver", "clients/"))
+    assert any(key.startswith("fact_sales/run_date=2026-11-29/") and key.endswith(".parquet")
+               for key in s3_server.keys("e2e-gold", "fact_sales/"))
+    assert "_documents/run_date=2026-11-29/gold_summary.json" in s3_server.keys("e2e-gold", "_documents/")
+    # (The broken run of the fixture replaced the bronze and silver gate summaries of the date.)
+    gate = json.loads(client.get_object(Bucket="e2e-quality", Key=f"gates/run_date={RUN_DATE}/gold.json")["Body"].read())
+    assert gate["passed"] is True and gate["run_id"] == quality_report["summary"]["run_id"]
     assert "data_docs/index.html" in s3_server.keys("e2e-quality", "data_docs/")
-    assert _gold_contents(settings) == _gold_contents(seed_run.settings)
+    bronze_objects = [k for k in s3_server.keys("e2e-bronze", "clients/ingest_date=2026-11-29/") if not k.endswith("/")]
+    assert sorted(bronze_objects) == [  # the broken run's bytes are version 2 beside the good run's
+        "clients/ingest_date=2026-11-29/_manifest.json", "clients/ingest_date=2026-11-29/_manifest.v2.json",
+        "clients/ingest_date=2026-11-29/clients.csv", "clients/ingest_date=2026-11-29/clients.v2.csv"]
+    # The S3A and Delta jars came from the classpath: nothing was downloaded or copied into the
+    # executors' work dirs.
+    assert list(spark_cluster.run_dir.rglob("*.jar")) == []
+    assert "spark.jars.packages" not in run.output
+
+
+def test_every_commit_records_the_airflow_run_and_logical_date(s3_lake):
+    settings, _, run, _, documents, _, _ = s3_lake
+    _assert_succeeded(run)
+    run_id = documents["quality_report"]["summary"]["run_id"]
+    assert run_id.startswith("manual__")
+    for layer, names, job in (("silver", SILVER_TABLES, "silver_transformation"),
+                              ("gold", GOLD_TABLES, "gold_aggregation")):
+        for name in names:
+            commit = tables.last_commit(settings, layer, name)
+            assert commit["operation"] == "WRITE"
+            assert commit["metadata"] == {"run_id": run_id, "run_date": RUN_DATE, "logical_date": RUN_DATE,
+                                          "job": job}, (layer, name)
+
+
+def test_a_failed_silver_gate_commits_nothing_and_readers_keep_the_good_snapshot(s3_lake):
+    settings, _, good, contents, documents, broken, run = s3_lake
+    _assert_succeeded(good)
+    assert max(broken[t]["rejected_rows"] * 100 / broken[t]["input_rows"] for t in ("clients", "purchases")) > 20
+
+    assert run.returncode != 0
+    assert run.states["ingest_bronze"] == "success"  # the broken file is archived in bronze
+    assert run.states["silver_transformation"] == "failed"
+    assert run.states["gold_aggregation"] == "upstream_failed"
+    assert run.states["publish_gold"] == "upstream_failed"
+    assert run.states["build_data_docs"] == "success"
+    # The task failed at once (a gate failure is not retried) with the gate's message.
+    assert "gate_silver FAILED for run date 2026-11-29: nothing of the layer was committed" in run.output
+    assert "silver_quality_report: expect_column_values_to_be_between (column=rejected_pct" in run.output
+
+    # Every silver and gold table, and every document, still holds the good run's values for the date.
+    assert _contents(settings) == contents
+    for (layer, name) in (("silver", "quality_report"), ("gold", "gold_summary"),
+                          ("gold", "statistical_distributions")):
+        assert lake.read_document(settings, layer, RUN_DATE, name) == documents[name], name
+
+    # The data docs show the failed validation.
+    fs = lake.filesystem(settings)
+    gate = lake.read_json(fs, quality.gate_result_path(settings, "silver", RUN_DATE))
+    assert gate["passed"] is False and gate["run_id"] != documents["quality_report"]["summary"]["run_id"]
+    index = lake.read_bytes(fs, quality.data_docs_path(settings, "index.html")).decode()
+    assert gate["run_name"] in index
+    stored = [info.path for info in fs.get_file_info(lake.pafs.FileSelector(
+        lake.layer_path(settings, "quality", "validations", "silver_quality_report"), recursive=True))
+        if info.path.endswith(".json") and gate["run_name"] in info.path]
+    assert len(stored) == 1 and json.loads(lake.read_bytes(fs, stored[0]))["success"] is False
 
 
 def test_missing_input_fails_at_ingest_naming_the_file(pipeline, tmp_path):
@@ -146,22 +203,3 @@ def test_missing_input_fails_at_ingest_naming_the_file(pipeline, tmp_path):
     assert run.states.get("silver_transformation") in (None, "upstream_failed")
     assert run.states.get("publish_gold") in (None, "upstream_failed")
     assert "clients.csv" in run.output and "not found" in run.output
-
-
-def test_a_broken_source_fails_gate_silver_and_stops_before_gold(pipeline, tmp_path):
-    """Half the rows defective: the rejected share passes the 20 % threshold, so the silver gate stops the run."""
-    settings = Settings(lake_root=str(tmp_path / "lake"))
-    truth = generate(tmp_path / "lake" / "sources", clients=300, purchases_per_client=3, dirty_rate=0.5,
-                     seed=11, as_of=RUN_DATE)
-    rejected_share = truth["clients"]["rejected_rows"] / truth["clients"]["input_rows"]
-    assert rejected_share > 0.20
-
-    run = pipeline.run(settings, RUN_DATE)
-
-    assert run.returncode != 0
-    assert run.states["silver_transformation"] == "success"
-    assert run.states["gate_silver"] == "failed"
-    assert run.states.get("gold_aggregation") == "upstream_failed"
-    assert run.states.get("publish_gold") == "upstream_failed"
-    assert run.states["build_data_docs"] == "success"
-    assert (tmp_path / "lake" / "quality" / "data_docs" / "index.html").is_file()

@@ -1,34 +1,38 @@
 """Publishing gold into a real MongoDB-wire-protocol server over a socket (the ``mongo_server`` fixture).
 
-Each test builds a small committed gold snapshot in a temporary lake: hand-written rows with the gold
-schemas of issue 4, written with pyarrow (``fact_sales`` hive-partitioned by ``year_month``, as
-Spark writes it) and committed with :func:`medallion.lake.commit_attempt`. Expected documents are
-derived in the test from the Parquet rows with the standard library (``float(Decimal)``, midnight
-``datetime``), independently of the code under test.
+Each test builds a small committed gold lake in a temporary folder: hand-written rows with the gold
+schemas of issue 4, committed as each run date's partition of the gold Delta tables with
+:func:`medallion.tables.write_snapshot` (no Spark), then the gold documents and the silver
+``quality_report`` of the same date with :func:`medallion.lake.write_document`, in the order the
+jobs write them. Expected documents are derived in the test from the hand-written rows with the
+standard library (``float(Decimal)``, midnight ``datetime``), and expected checksums from the files
+that the tables' ``_delta_log`` commits name, read here without ``deltalake``: both independently
+of the code under test.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import math
 import os
+import re
 import subprocess
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import unquote
 
 import bson
 from bson.raw_bson import RawBSONDocument
 import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 import pymongo
 import pytest
 from pymongo.errors import BulkWriteError
 
-from medallion import lake, publish
+from medallion import lake, publish, tables
 from medallion.config import PROJECT_ROOT, Settings
 from medallion.publish import PublishRefused, PublishVerificationError, publish_gold
 
@@ -199,42 +203,38 @@ REPORTS = {
 }
 
 
-def write_snapshot(settings: Settings, run_date: str, rows: dict[str, list[dict]], run_id: str = "gold-job") -> None:
-    """Write and commit a gold snapshot (tables + JSON documents) and a silver quality report."""
-    fs = lake.filesystem(settings)
-    attempt = lake.new_attempt_id()
-    base = lake.layer_path(settings, "gold", lake.run_date_dir(run_date), attempt)
+def commit_run(settings: Settings, run_date: str, rows: dict[str, list[dict]], run_id: str = "gold-job") -> None:
+    """Commit ``run_date``'s partition of every gold table, then the gold documents and the silver
+    quality report of the date (documents after the tables, as the jobs write them)."""
+    metadata = {"run_id": run_id, "run_date": run_date, "logical_date": run_date, "job": "test"}
     for table, table_rows in rows.items():
-        arrow = pa.Table.from_pylist(table_rows, schema=GOLD_SCHEMAS[table])
-        folder = f"{base}/{table}"
-        if table == "fact_sales":
-            pq.write_to_dataset(arrow, folder, partition_cols=["year_month"], filesystem=fs)
-        else:
-            fs.create_dir(folder)
-            pq.write_table(arrow, f"{folder}/part-00000.parquet", filesystem=fs)
-        lake.write_bytes(fs, f"{folder}/_SUCCESS", b"")  # as Spark leaves it; not data
+        tables.write_snapshot(settings, "gold", table, run_date,
+                              pa.Table.from_pylist(table_rows, schema=GOLD_SCHEMAS[table]), metadata)
     for kind in ("statistical_distributions", "gold_summary"):
-        lake.write_json(fs, f"{base}/{kind}.json", {**REPORTS[kind], "as_of": run_date})
-    lake.commit_attempt(settings, "gold", run_date, attempt, {"run_id": run_id})
-    silver_attempt = lake.new_attempt_id()
-    lake.write_json(fs, lake.layer_path(settings, "silver", lake.run_date_dir(run_date), silver_attempt,
-                                        "quality_report.json"), {**REPORTS["quality_report"], "as_of": run_date})
-    lake.commit_attempt(settings, "silver", run_date, silver_attempt, {"run_id": run_id})
+        lake.write_document(settings, "gold", run_date, kind, {**REPORTS[kind], "as_of": run_date})
+    lake.write_document(settings, "silver", run_date, "quality_report", {**REPORTS["quality_report"], "as_of": run_date})
 
 
-def gold_table_folder(settings: Settings, run_date: str, table: str) -> Path:
-    return Path(lake.layer_path(settings, "gold", *lake.snapshot_parts(settings, "gold", run_date, table)))
-
-
-def parquet_rows(settings: Settings, run_date: str, table: str) -> list[dict]:
-    """The rows of a committed gold table, read back with plain pyarrow."""
-    partitioning = "hive" if table == "fact_sales" else None  # year_month=YYYY-MM folders
-    dataset = ds.dataset(gold_table_folder(settings, run_date, table), format="parquet", partitioning=partitioning)
-    return dataset.to_table().to_pylist()
+def delta_log_files(settings: Settings, table: str, run_date: str) -> tuple[int, list[Path]]:
+    """(latest version, the Parquet files holding ``run_date``'s rows) of a gold table, replayed from
+    the JSON commits of its ``_delta_log`` (the Delta protocol's add/remove actions), without deltalake."""
+    root = Path(lake.layer_path(settings, "gold", table))
+    log_dir = root / "_delta_log"
+    assert not list(log_dir.glob("*.checkpoint*")), "a checkpoint: replaying the JSON commits is not enough"
+    commits = sorted(log_dir.glob("*.json"))
+    live: set[str] = set()
+    for commit in commits:
+        for line in commit.read_text().splitlines():
+            action = json.loads(line)
+            if "add" in action and action["add"]["partitionValues"].get("run_date") == run_date:
+                live.add(unquote(action["add"]["path"]))
+            elif "remove" in action:
+                live.discard(unquote(action["remove"]["path"]))
+    return int(commits[-1].stem), sorted(root / path for path in live)
 
 
 def expected_document(row: dict, key: str) -> dict:
-    """What pymongo (tz_aware=False) reads back for a Parquet row: floats, naive UTC midnights, nulls."""
+    """What pymongo (tz_aware=False) reads back for a gold row: floats, naive UTC midnights, nulls."""
     def value(v):
         if isinstance(v, Decimal):
             return float(v)
@@ -271,9 +271,10 @@ def db(client):
 
 @pytest.fixture()
 def two_runs(settings):
-    """Snapshots of 2026-11-28 (run A) and 2026-11-29 (run B) in the temporary lake."""
-    write_snapshot(settings, "2026-11-28", run_a_rows())
-    write_snapshot(settings, "2026-11-29", run_b_rows())
+    """Run dates 2026-11-28 (run A) and 2026-11-29 (run B) committed in the temporary lake: each gold
+    table holds both partitions, at Delta version 1 (version 0 committed run A)."""
+    commit_run(settings, "2026-11-28", run_a_rows(), run_id="run-a-gold")
+    commit_run(settings, "2026-11-29", run_b_rows(), run_id="run-b-gold")
     return settings
 
 
@@ -287,12 +288,13 @@ def test_publish_loads_every_table_with_indexes_reports_and_log(two_runs, db):
     assert result["collections"] == hand_counts
     assert set(db.list_collection_names()) == {*AGGREGATES, "reports", "_publish_log"}
     for table in AGGREGATES:
-        rows = parquet_rows(settings, "2026-11-28", table)
+        rows = run_a_rows()[table]
         assert len(rows) == hand_counts[table] == db[table].count_documents({})
-        # every document equals its Parquet row (converted independently above)
+        # every document equals its committed row (converted independently above): only run A's
+        # partition was read, although every table holds run B's rows too
         expected = sorted((expected_document(r, KEYS[table]) for r in rows), key=lambda d: d["_id"])
         assert list(db[table].find().sort("_id", 1)) == expected
-    # field order: _id, then the Parquet columns in order
+    # field order: _id, then the table's columns in order
     assert list(db.client_kpis.find_one({"_id": 1})) == ["_id", *GOLD_SCHEMAS["client_kpis"].names]
 
     indexes = {ix["name"]: ix for ix in db.client_kpis.list_indexes()}
@@ -313,10 +315,14 @@ def test_publish_loads_every_table_with_indexes_reports_and_log(two_runs, db):
     assert entry["logical_date"] == dt.datetime(2026, 11, 28)
     assert entry["collections"] == hand_counts
     assert entry["started_at"] <= entry["finished_at"]
+    assert "gold_snapshot" not in entry
+    assert set(entry["checksums"]) == set(AGGREGATES)
     for table in AGGREGATES:
-        files = sorted(gold_table_folder(settings, "2026-11-28", table).rglob("*.parquet"))
+        version, files = delta_log_files(settings, table, "2026-11-28")
         blob = b"".join(f.read_bytes() for f in files)
-        assert entry["checksums"][table] == {"sha256": hashlib.sha256(blob).hexdigest(), "files": 1,
+        # the Delta version read is the table's latest (run B's commit, which left run A's rows as they were)
+        assert version == tables.last_commit(settings, "gold", table)["version"] == 1
+        assert entry["checksums"][table] == {"version": 1, "sha256": hashlib.sha256(blob).hexdigest(), "files": 1,
                                              "bytes": len(blob)}
 
 
@@ -334,7 +340,7 @@ def test_published_document_types(two_runs, mongo_server):
     assert kpi["subscription_date"] == dt.datetime(2024, 1, 15, tzinfo=dt.timezone.utc)
     assert (kpi["subscription_date"].hour, kpi["subscription_date"].minute) == (0, 0)
     assert type(kpi["total_purchases"]) is int and type(kpi["is_active"]) is bool
-    assert daily["revenue_growth_pct"] is None  # NaN in Parquet
+    assert daily["revenue_growth_pct"] is None  # NaN in the table
     assert type(daily["orders_7day_avg"]) is float and daily["orders_7day_avg"] == 0.33
 
 
@@ -342,8 +348,12 @@ def test_fact_sales_is_published_when_enabled(two_runs, db):
     settings = two_runs.with_overrides(publish_fact_sales=True)
     result = publish_gold(db, settings, "2026-11-28", "run-a", "2026-11-28")
     assert result["collections"]["fact_sales"] == 4
-    assert result["checksums"]["fact_sales"]["files"] == 2  # year_month=2026-10 and 2026-11
-    rows = parquet_rows(settings, "2026-11-28", "fact_sales")
+    # year_month is a plain column now (no year_month=YYYY-MM folders): one file for the run date
+    version, files = delta_log_files(settings, "fact_sales", "2026-11-28")
+    assert [f.parent.name for f in files] == ["run_date=2026-11-28"]
+    assert result["checksums"]["fact_sales"]["files"] == 1
+    assert result["checksums"]["fact_sales"]["version"] == version == 1
+    rows = run_a_rows()["fact_sales"]
     assert len(rows) == 4 == db.fact_sales.count_documents({})
     assert list(db.fact_sales.find().sort("_id", 1)) == sorted(
         (expected_document(r, "id_purchase") for r in rows), key=lambda d: d["_id"])
@@ -392,7 +402,7 @@ def test_server_refusing_a_batch_midway_leaves_live_collections_untouched(two_ru
     publish_gold(db, settings, "2026-11-28", "run-a", "2026-11-28", batch_size=2)
     rows = run_b_rows()
     rows["client_kpis"][3] = {**rows["client_kpis"][3], "id_client": 2}  # duplicate key in the 2nd batch
-    write_snapshot(settings, "2026-11-30", rows)
+    commit_run(settings, "2026-11-30", rows)
 
     with pytest.raises(BulkWriteError) as refused:
         publish_gold(db, settings, "2026-11-30", "run-dup", "2026-11-30", batch_size=2)
@@ -402,7 +412,7 @@ def test_server_refusing_a_batch_midway_leaves_live_collections_untouched(two_ru
     assert db["_publish_log"].find_one({"run_id": "run-dup"})["status"] == "failed"
 
 
-def test_staged_count_must_equal_parquet_rows(two_runs, db, monkeypatch):
+def test_staged_count_must_equal_the_tables_rows(two_runs, db, monkeypatch):
     settings = two_runs
     publish_gold(db, settings, "2026-11-28", "run-a", "2026-11-28")
     real_insert, calls = publish._insert_batch, []
@@ -413,10 +423,14 @@ def test_staged_count_must_equal_parquet_rows(two_runs, db, monkeypatch):
             real_insert(collection, documents)
 
     monkeypatch.setattr(publish, "_insert_batch", lose_second_batch)
-    with pytest.raises(PublishVerificationError, match="holds 2 documents but gold table client_kpis has 4 Parquet rows"):
+    with pytest.raises(PublishVerificationError,
+                       match="holds 2 documents but gold table client_kpis has 4 rows for run date 2026-11-29$"):
         publish_gold(db, settings, "2026-11-29", "run-b", "2026-11-29", batch_size=2)
+    assert calls == [2, 2]  # client_kpis of run B: 4 rows in batches of 2, the second one lost
     assert staging_collections(db) == []
     assert_live_is_run_a(settings, db)
+    failed = db["_publish_log"].find_one({"run_id": "run-b"})
+    assert failed["status"] == "failed" and failed["error"].startswith("PublishVerificationError: ")
 
 
 def test_rerun_of_the_same_date_gives_identical_collections(two_runs, db):
@@ -430,6 +444,18 @@ def test_rerun_of_the_same_date_gives_identical_collections(two_runs, db):
     publish_gold(db, settings, "2026-11-28", "run-a-again", "2026-11-28")
     assert {name: collection_bytes(db, name) for name in AGGREGATES} == {name: first[name] for name in AGGREGATES}
     assert db.reports.count_documents({}) == 6
+
+    # the gold job re-run for the date: the same rows in a new Delta version of every table
+    commit_run(settings, "2026-11-28", run_a_rows(), run_id="run-a-gold-rerun")
+    rerun = publish_gold(db, settings, "2026-11-28", "run-a-rerun", "2026-11-28")
+    assert {name: collection_bytes(db, name) for name in AGGREGATES} == {name: first[name] for name in AGGREGATES}
+    for table in AGGREGATES:
+        version, files = delta_log_files(settings, table, "2026-11-28")
+        assert rerun["checksums"][table]["version"] == version == 2
+        assert tables.last_commit(settings, "gold", table)["metadata"]["run_id"] == "run-a-gold-rerun"
+        # the files of the replaced partition are not checksummed: only the re-run's one
+        assert rerun["checksums"][table]["files"] == len(files) == 1
+        assert rerun["checksums"][table]["sha256"] == hashlib.sha256(files[0].read_bytes()).hexdigest()
 
 
 def test_older_run_date_is_refused_unless_forced(two_runs, db, caplog):
@@ -467,18 +493,44 @@ def test_leftover_staging_of_a_killed_publish_is_dropped(two_runs, db):
 def test_empty_table_publishes_an_empty_collection(settings, db):
     rows = run_a_rows()
     rows["weekly_sales"] = []
-    write_snapshot(settings, "2026-11-28", rows)
+    commit_run(settings, "2026-11-28", rows)
+    # a committed empty partition has no Parquet file at all: only the gold documents of the date
+    # say that it was committed
+    assert delta_log_files(settings, "weekly_sales", "2026-11-28") == (0, [])
     result = publish_gold(db, settings, "2026-11-28", "run-a", "2026-11-28")
     assert result["collections"]["weekly_sales"] == 0
+    assert result["collections"]["daily_sales"] == 3
+    assert result["checksums"]["weekly_sales"] == {"version": 0, "sha256": hashlib.sha256(b"").hexdigest(),
+                                                   "files": 0, "bytes": 0}
     assert "weekly_sales" in db.list_collection_names() and db.weekly_sales.count_documents({}) == 0
 
 
-def test_missing_report_fails_before_touching_mongo(settings, db):
-    write_snapshot(settings, "2026-11-28", run_a_rows())
-    report = Path(lake.layer_path(settings, "gold", *lake.snapshot_parts(settings, "gold", "2026-11-28",
-                                                                         "gold_summary.json")))
-    report.unlink()
-    with pytest.raises(FileNotFoundError, match=r"gold_summary of run date 2026-11-28 is missing: .*gold_summary\.json"):
+@pytest.mark.parametrize("layer, name", [("gold", "gold_summary"), ("gold", "statistical_distributions"),
+                                         ("silver", "quality_report")])
+def test_missing_report_fails_before_touching_mongo(settings, db, layer, name):
+    commit_run(settings, "2026-11-28", run_a_rows())
+    Path(lake.document_path(settings, layer, "2026-11-28", name)).unlink()
+    where = f"{settings.lake_root}/{layer}/_documents/run_date=2026-11-28/{name}.json"
+    with pytest.raises(FileNotFoundError) as missing:
+        publish_gold(db, settings, "2026-11-28", "run-a", "2026-11-28")
+    assert str(missing.value) == f"no committed {layer} output for run date 2026-11-28: {where} is missing"
+    assert set(db.list_collection_names()) == {"_publish_log"}
+    (entry,) = db["_publish_log"].find()
+    assert entry["status"] == "failed" and entry["error"] == f"FileNotFoundError: {missing.value}"
+
+
+def test_uncommitted_run_date_fails_before_touching_mongo(two_runs, settings, db):
+    """2026-11-30 was never committed: the gold tables exist but hold no rows of that date."""
+    with pytest.raises(FileNotFoundError, match=re.escape("gold table client_kpis has no rows for run date 2026-11-30 at "
+                                                          f"{settings.lake_root}/gold/client_kpis (version 1)")):
+        publish_gold(db, two_runs, "2026-11-30", "run-c", "2026-11-30")
+    assert set(db.list_collection_names()) == {"_publish_log"}
+    assert db["_publish_log"].find_one()["status"] == "failed"
+
+
+def test_publish_from_a_lake_without_gold_tables_fails_before_touching_mongo(settings, db):
+    with pytest.raises(FileNotFoundError, match=re.escape("gold table client_kpis does not exist yet: no Delta table at "
+                                                          f"{settings.lake_root}/gold/client_kpis")):
         publish_gold(db, settings, "2026-11-28", "run-a", "2026-11-28")
     assert set(db.list_collection_names()) == {"_publish_log"}
     assert db["_publish_log"].find_one()["status"] == "failed"

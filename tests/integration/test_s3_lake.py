@@ -2,11 +2,11 @@
 
 * the S3A jars are fetched from Maven Central by ``scripts/fetch-jars.sh`` (the script the Dockerfile
   runs at build time) and match the Hadoop bundled with pyspark and hadoop-aws's own POM;
-* :mod:`medallion.lake` writes and reads through ``pyarrow.fs`` on S3, checked object by object
-  with boto3;
-* a Spark job on the local standalone cluster (``scripts/cluster.sh``) reads and writes ``s3a://``
-  with the settings of :func:`medallion.spark.conf.spark_conf`;
-* bronze ingestion and the silver job run unchanged with ``LAKE_ROOT=s3://``.
+* :mod:`medallion.lake` writes and reads through ``pyarrow.fs`` on S3, and :mod:`medallion.tables`
+  commits and reads Delta tables there with ``deltalake``, checked object by object with boto3;
+* the whole DAG with ``LAKE_ROOT=s3://`` (Spark on the local cluster writing Delta tables through
+  ``s3a://``, with Delta Lake's jars and the S3A jars on one classpath) is the end-to-end tier's
+  ``test_pipeline_on_a_dirty_generated_sample_with_the_lake_on_s3``.
 
 Expected numbers are worked out by hand from the small inputs written here.
 """
@@ -22,10 +22,11 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from medallion import lake
+from medallion import lake, tables
 from medallion.config import PROJECT_ROOT
 from tests.s3_server import FETCH_JARS, S3AJars, s3_server, s3a_jars  # noqa: F401  (pytest fixtures)
 
@@ -48,8 +49,6 @@ def _maven_repo() -> Path:
 
 def _read_parquet_objects(server, bucket: str, prefix: str):
     """A table read from the Parquet parts under ``prefix``, downloaded with boto3 (not via the lake code)."""
-    import pyarrow as pa
-
     client = server.client()
     parts = [k for k in server.keys(bucket, prefix) if k.endswith(".parquet")]
     assert parts, f"no Parquet part under s3://{bucket}/{prefix}"
@@ -125,18 +124,73 @@ def test_lake_round_trip_on_s3(s3_server):
     with pytest.raises(FileNotFoundError, match="rt-quality/nothing.json"):
         lake.read_json(fs, lake.layer_path(settings, "quality", "nothing.json"))
 
-    # Run-date snapshots: committing the second attempt points readers at it and deletes the first.
-    for attempt, run_id in (("attempt=aaaaaaaaaaaa", "r1"), ("attempt=bbbbbbbbbbbb", "r2")):
-        lake.write_bytes(fs, lake.layer_path(settings, "gold", f"run_date={RUN_DATE}", attempt, "t", "part-0"), b"1")
-        lake.commit_attempt(settings, "gold", RUN_DATE, attempt, {"run_id": run_id})
-        assert lake.current_attempt(settings, "gold", RUN_DATE) == attempt
-    assert lake.current_attempt(settings, "gold", RUN_DATE) == "attempt=bbbbbbbbbbbb"
-    keys = [k for k in s3_server.keys("rt-gold") if not k.endswith("/")]
-    assert keys == [f"run_date={RUN_DATE}/_current.json", f"run_date={RUN_DATE}/attempt=bbbbbbbbbbbb/t/part-0"]
-    pointer = json.loads(client.get_object(Bucket="rt-gold", Key=f"run_date={RUN_DATE}/_current.json")["Body"].read())
-    assert pointer == {"attempt": "attempt=bbbbbbbbbbbb", "run_id": "r2"}
-    with pytest.raises(FileNotFoundError, match="s3://rt-gold/run_date=2026-01-01/_current.json"):
-        lake.current_attempt(settings, "gold", "2026-01-01")
+    # Documents of a run date: at <layer>/_documents/run_date=D/<name>.json.
+    where = lake.write_document(settings, "gold", RUN_DATE, "gold_summary", {"fact_rows": 2})
+    assert where == f"s3://rt-gold/_documents/run_date={RUN_DATE}/gold_summary.json"
+    stored = client.get_object(Bucket="rt-gold", Key=f"_documents/run_date={RUN_DATE}/gold_summary.json")
+    assert json.loads(stored["Body"].read()) == {"fact_rows": 2}
+    assert lake.read_document(settings, "gold", RUN_DATE, "gold_summary") == {"fact_rows": 2}
+    with pytest.raises(FileNotFoundError) as missing:
+        lake.read_document(settings, "gold", "2026-01-01", "gold_summary")
+    assert str(missing.value) == ("no committed gold output for run date 2026-01-01: "
+                                  "s3://rt-gold/_documents/run_date=2026-01-01/gold_summary.json is missing")
+
+
+def _delta_log(server, bucket: str, table: str) -> list[list[dict]]:
+    """The JSON commits of a Delta table's ``_delta_log`` in version order, read with boto3."""
+    client = server.client()
+    keys = [k for k in server.keys(bucket, f"{table}/_delta_log/") if k.endswith(".json")]
+    assert [k.rsplit("/", 1)[1] for k in keys] == [f"{v:020d}.json" for v in range(len(keys))]
+    return [[json.loads(line) for line in client.get_object(Bucket=bucket, Key=k)["Body"].read().splitlines()]
+            for k in keys]
+
+
+def test_delta_tables_on_s3_with_deltalake(s3_server):
+    """Commits of run-date partitions to a Delta table on S3 (``deltalake``, the storage options of
+    :func:`medallion.tables.storage_options`), checked in the bucket with boto3."""
+    settings = s3_server.settings(lake_bucket_prefix="dl-")
+    s3_server.create_layer_buckets(settings)
+    assert tables.storage_options(settings) == {
+        "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "medallion-test",
+        "AWS_SECRET_ACCESS_KEY": "medallion-test-secret", "AWS_ENDPOINT_URL": s3_server.endpoint_url,
+        "AWS_ALLOW_HTTP": "true"}
+
+    def rows(*pairs):
+        return pa.table({"country": [c for c, _ in pairs], "revenue": pa.array([Decimal(r) for _, r in pairs],
+                                                                               pa.decimal128(18, 2))})
+
+    first = rows(("France", "12.50"), ("Spain", "5.25"))
+    assert tables.write_snapshot(settings, "gold", "country_analytics", RUN_DATE, first, {"run_id": "r1"}) == 0
+    assert tables.write_snapshot(settings, "gold", "country_analytics", "2026-11-30", rows(("USA", "7.75")),
+                                 {"run_id": "r2"}) == 1
+    # a re-run of RUN_DATE replaces that partition only
+    assert tables.write_snapshot(settings, "gold", "country_analytics", RUN_DATE,
+                                 rows(("France", "12.50"), ("Spain", "5.25"), ("Italy", "3.00")),
+                                 {"run_id": "r3"}) == 2
+
+    current_rows = tables.read_snapshot(settings, "gold", "country_analytics", RUN_DATE).to_pylist()
+    assert sorted(current_rows, key=lambda row: row["country"]) == [
+        {"country": "France", "revenue": Decimal("12.50")}, {"country": "Italy", "revenue": Decimal("3.00")},
+        {"country": "Spain", "revenue": Decimal("5.25")}]
+    assert tables.read_snapshot(settings, "gold", "country_analytics", "2026-11-30").column("country").to_pylist() == ["USA"]
+    commit = tables.last_commit(settings, "gold", "country_analytics")
+    assert (commit["version"], commit["metadata"]) == (2, {"run_id": "r3"})
+
+    # In the bucket: three commits, the last one removing RUN_DATE's first file and adding one.
+    log = _delta_log(s3_server, "dl-gold", "country_analytics")
+    assert len(log) == 3
+    adds = [[a["add"] for a in actions if "add" in a] for actions in log]
+    removes = [[a["remove"]["path"] for a in actions if "remove" in a] for actions in log]
+    assert [[a["partitionValues"] for a in added] for added in adds] == [
+        [{"run_date": RUN_DATE}], [{"run_date": "2026-11-30"}], [{"run_date": RUN_DATE}]]
+    assert removes == [[], [], [adds[0][0]["path"]]]
+    data_keys = [k for k in s3_server.keys("dl-gold", "country_analytics/") if k.endswith(".parquet")]
+    assert sorted(k.split("/", 1)[1] for k in data_keys) == sorted(a["path"] for added in adds for a in added)
+    # The files a reader needs (per the log) are the current ones: read them with boto3 + pyarrow.
+    current = _read_parquet_objects(s3_server, "dl-gold", f"country_analytics/{adds[2][0]['path']}")
+    assert current.column("country").to_pylist() == ["France", "Spain", "Italy"]
+    assert tables.snapshot_files(settings, "gold", "country_analytics", RUN_DATE) == [
+        f"dl-gold/country_analytics/{adds[2][0]['path']}"]
 
 
 # --- Spark on the standalone cluster, reading and writing s3a:// -------------------------------------
@@ -163,99 +217,3 @@ back = {r["country"]: [str(r["revenue"]), r["sales"]] for r in spark.read.parque
 print("RESULT " + json.dumps({"uri": out, "rows": back, "fs": spark._jsc.hadoopConfiguration().get("fs.s3a.impl")}))
 spark.stop()
 '''
-
-
-def test_spark_job_on_the_cluster_reads_and_writes_s3a(s3_server, s3a_jars, spark_cluster, tmp_path, monkeypatch):
-    settings = s3_server.settings(lake_bucket_prefix="spark-")
-    s3_server.create_layer_buckets(settings)
-    sales = "country,amount\nFrance,10.50\nSpain,4.25\nFrance,2.00\nUSA,7.75\nSpain,1.00\n"
-    s3_server.client().put_object(Bucket="spark-sources", Key="spark-job/sales.csv", Body=sales.encode())
-    app = tmp_path / "s3a_round_trip.py"
-    app.write_text(SPARK_APP)
-
-    for key, value in s3a_jars.env().items():  # read by spark_conf() when submit() builds --conf
-        monkeypatch.setenv(key, value)
-    done = spark_cluster.submit(str(app), settings=settings, extra_env={**s3_server.env(settings), **s3a_jars.env()},
-                                timeout=600)
-    assert done.returncode == 0, done.stderr[-4000:]
-    result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[7:])
-    assert result["uri"] == "s3a://spark-gold/spark-job/revenue_by_country"
-    assert result["fs"] == "org.apache.hadoop.fs.s3a.S3AFileSystem"
-    # France 10.50 + 2.00, Spain 4.25 + 1.00, USA 7.75.
-    assert result["rows"] == {"France": ["12.50", 2], "Spain": ["5.25", 2], "USA": ["7.75", 1]}
-
-    # The objects are really in the gold bucket: read them back with boto3 + pyarrow, without Spark.
-    table = _read_parquet_objects(s3_server, "spark-gold", "spark-job/revenue_by_country/")
-    got = {c: (r, n) for c, r, n in zip(*(table.column(x).to_pylist() for x in ("country", "revenue", "sales")))}
-    assert got == {"France": (Decimal("12.50"), 2), "Spain": (Decimal("5.25"), 2), "USA": (Decimal("7.75"), 1)}
-    assert "spark-job/revenue_by_country/_SUCCESS" in s3_server.keys("spark-gold")
-    # The jars came from the classpath (SPARK_EXTRA_CLASSPATH): nothing was downloaded or copied into
-    # the executors' work dirs.
-    copied = [p for p in spark_cluster.run_dir.rglob("*.jar")]
-    assert copied == []
-    assert "spark.jars.packages" not in done.stderr
-
-
-# --- bronze ingestion + the silver job with LAKE_ROOT=s3:// -------------------------------------------
-
-CLIENTS_CSV = """id_client,name,email,subscription_date,country
-1,Alice Martin,alice@example.com,2024-01-15,France
-2,Bob Stone,bob@example.com,2024-02-20,Spain
-3,Chloe Dubois,chloe@example.com,2024-03-05,USA
-4,Dan Broken,not-an-email,2024-04-01,France
-"""
-PURCHASES_CSV = """id_purchase,id_client,product,price,quantity,purchase_date,total
-10,1,Laptop,1200.50,1,2025-01-10,1200.50
-11,2,Mouse,25.25,4,2025-02-11,101.00
-12,3,Phone,799.99,2,2025-03-12,1599.98
-13,99,Mouse,20.00,1,2025-03-13,20.00
-"""
-
-
-def test_bronze_ingest_and_silver_job_with_the_lake_on_s3(s3_server, s3a_jars, spark_cluster, monkeypatch):
-    from medallion.bronze import ingest
-
-    settings = s3_server.settings(lake_bucket_prefix="pipe-")
-    s3_server.create_layer_buckets(settings)
-    client = s3_server.client()
-    client.put_object(Bucket="pipe-sources", Key="clients.csv", Body=CLIENTS_CSV.encode())
-    client.put_object(Bucket="pipe-sources", Key="purchases.csv", Body=PURCHASES_CSV.encode())
-
-    result = ingest(settings, RUN_DATE, "s3-test-run")
-    assert {d: r["status"] for d, r in result["datasets"].items()} == {"clients": "ingested", "purchases": "ingested"}
-    bronze_keys = s3_server.keys("pipe-bronze")
-    for dataset, text in (("clients", CLIENTS_CSV), ("purchases", PURCHASES_CSV)):
-        folder = f"{dataset}/ingest_date={RUN_DATE}"
-        assert f"{folder}/{dataset}.csv" in bronze_keys and f"{folder}/_manifest.json" in bronze_keys
-        stored = client.get_object(Bucket="pipe-bronze", Key=f"{folder}/{dataset}.csv")["Body"].read()
-        assert stored == text.encode()  # byte-for-byte
-        manifest = json.loads(client.get_object(Bucket="pipe-bronze", Key=f"{folder}/_manifest.json")["Body"].read())
-        assert manifest["data_rows"] == 4
-
-    for key, value in s3a_jars.env().items():
-        monkeypatch.setenv(key, value)
-    done = spark_cluster.submit("silver_transformation.py", "--run-date", RUN_DATE, "--run-id", "s3-test-run",
-                                settings=settings, timeout=900,
-                                extra_env={**s3_server.env(settings), **s3a_jars.env()})
-    assert done.returncode == 0, done.stderr[-4000:]
-
-    silver_keys = s3_server.keys("pipe-silver")
-    pointer_key = f"run_date={RUN_DATE}/_current.json"
-    assert pointer_key in silver_keys
-    attempt = json.loads(client.get_object(Bucket="pipe-silver", Key=pointer_key)["Body"].read())["attempt"]
-    base = f"run_date={RUN_DATE}/{attempt}"
-    report = json.loads(client.get_object(Bucket="pipe-silver", Key=f"{base}/quality_report.json")["Body"].read())
-    # Client 4 has an invalid e-mail; purchase 13 belongs to client 99, who does not exist.
-    assert (report["clients"]["input_rows"], report["clients"]["output_rows"]) == (4, 3)
-    assert report["clients"]["rejects_by_reason"]["invalid_email"] == 1
-    assert (report["purchases"]["input_rows"], report["purchases"]["output_rows"]) == (4, 3)
-    assert report["purchases"]["rejects_by_reason"]["orphan_client"] == 1
-
-    clients = _read_parquet_objects(s3_server, "pipe-silver", f"{base}/clients/")
-    assert sorted(clients.column("id_client").to_pylist()) == [1, 2, 3]
-    purchases = _read_parquet_objects(s3_server, "pipe-silver", f"{base}/purchases/")
-    assert sorted(purchases.column("id_purchase").to_pylist()) == [10, 11, 12]
-    # 1200.50 x 1 + 25.25 x 4 + 799.99 x 2 = 1200.50 + 101.00 + 1599.98
-    assert sum(purchases.column("total").to_pylist()) == Decimal("2901.48")
-    rejects = _read_parquet_objects(s3_server, "pipe-silver", f"{base}/_rejects/purchases/")
-    assert rejects.num_rows == 1

@@ -15,8 +15,7 @@ from medallion.config import PROJECT_ROOT
 
 DAGS_DIR = PROJECT_ROOT / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
-PIPELINE_ORDER = ["ingest_bronze", "gate_bronze", "silver_transformation", "gate_silver",
-                  "gold_aggregation", "gate_gold", "publish_gold", "run_summary"]
+PIPELINE_ORDER = ["ingest_bronze", "silver_transformation", "gold_aggregation", "publish_gold", "run_summary"]
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +47,19 @@ def test_pipeline_dag_shape(dagbag):
     assert {"medallion", "spark"} <= set(dag.tags)
     assert set(dag.params.keys()) == {"run_date", "future_dates"}
     assert dag.params["future_dates"] == "reject"
-    assert dag.doc_md and all(task_id in dag.doc_md for task_id in PIPELINE_ORDER + ["build_data_docs"])
+    assert dag.doc_md and all(name in dag.doc_md for name in PIPELINE_ORDER + [
+        "build_data_docs", "lake_maintenance", "gate_bronze", "gate_silver", "gate_gold", "write–audit–publish"])
     # The main chain, in order: each task is directly downstream of the previous one.
     for upstream, downstream in zip(PIPELINE_ORDER, PIPELINE_ORDER[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
     docs = dag.get_task("build_data_docs")
     assert docs.trigger_rule == "all_done"
-    assert docs.upstream_task_ids == {"gate_bronze", "gate_silver", "gate_gold"}
+    assert docs.upstream_task_ids == {"silver_transformation", "gold_aggregation"}
+    assert dag.get_task("lake_maintenance").upstream_task_ids == {"publish_gold"}
+    # Where each layer's gate runs is visible in the graph.
+    assert dag.get_task("silver_transformation").task_display_name == \
+        "silver: gate_bronze → transform → gate_silver → commit"
+    assert dag.get_task("gold_aggregation").task_display_name == "gold: transform → gate_gold → commit"
     for task in dag.tasks:
         assert task.owner == "data-platform"
     assert dag.get_task("ingest_bronze").retries == 3
@@ -62,23 +67,29 @@ def test_pipeline_dag_shape(dagbag):
 
 
 def test_spark_tasks_submit_the_jobs_for_the_logical_date(dagbag):
-    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+    from medallion.operators import SparkJobOperator
 
     dag = dagbag.dags["medallion_pipeline"]
-    expected = {"gate_bronze": "quality_gate.py", "silver_transformation": "silver_transformation.py",
-                "gate_silver": "quality_gate.py", "gold_aggregation": "gold_aggregation.py",
-                "gate_gold": "quality_gate.py"}
-    for task_id, script in expected.items():
+    expected = {"silver_transformation": ("silver_transformation.py", ("bronze", "silver")),
+                "gold_aggregation": ("gold_aggregation.py", ("gold",))}
+    for task_id, (script, gates) in expected.items():
         task = dag.get_task(task_id)
-        assert isinstance(task, SparkSubmitOperator)
+        assert isinstance(task, SparkJobOperator)
         assert task._conn_id == "spark_default"
         assert Path(task.application) == PROJECT_ROOT / "spark_jobs" / script
         assert Path(task.application).is_file()
-        assert task.application_args[:4] == ["--run-date", "{{ params.run_date or ds }}", "--run-id", "{{ run_id }}"]
+        assert task.application_args[:6] == ["--run-date", "{{ params.run_date or ds }}", "--run-id", "{{ run_id }}",
+                                             "--logical-date", "{{ ds }}"]
+        assert task.gates == gates and task.run_date == "{{ params.run_date or ds }}"
+        assert task.retries == 2  # infrastructure failures are retried; gate failures fail fast
         assert task.conf["spark.sql.session.timeZone"] == "UTC"
-    assert dag.get_task("gate_silver").application_args[-2:] == ["--layer", "silver"]
+        assert task.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+        assert task.conf["spark.driver.extraClassPath"].startswith(str(PROJECT_ROOT / ".cache" / "jars" / "delta"))
+    assert dag.get_task("silver_transformation").application_args[-2:] == ["--future-dates", "{{ params.future_dates }}"]
     outlets = {a.name for a in dag.get_task("gold_aggregation").outlets}
     assert {"gold_fact_sales", "gold_client_kpis", "gold_daily_sales"} <= outlets
+    outlets = {a.name for a in dag.get_task("silver_transformation").outlets}
+    assert outlets == {"silver_clients", "silver_purchases", "silver_clients_rejects", "silver_purchases_rejects"}
 
 
 def test_sample_data_dag_shape(dagbag):

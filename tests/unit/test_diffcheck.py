@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
-from medallion import bronze
+from medallion import bronze, lake, tables
 from medallion.config import Settings
 from medallion.diffcheck import compare_documents, compare_lakes, compare_tables, _Collector
 from medallion.engines import pandas_engine as pe
@@ -52,42 +50,64 @@ def copy_lake(root: Path, left: Settings, name: str) -> Settings:
     return Settings(lake_root=str(target))
 
 
-def gold_folder(settings: Settings) -> Path:
-    base = Path(settings.lake_root) / "gold" / f"run_date={RUN_DATE}"
-    return base / json.loads((base / "_current.json").read_text())["attempt"]
-
-
 def test_identical_copies_compare_equal(lakes):
     root, left = lakes
     right = copy_lake(root, left, "same")
+    # other run dates and older versions of a table are not part of the run date's snapshot
+    products = tables.read_snapshot(right, "gold", "product_analytics", RUN_DATE)
+    doubled = products.set_column(products.schema.get_field_index("total_orders"), "total_orders",
+                                  pc.multiply(products.column("total_orders"), 2))
+    tables.write_snapshot(right, "gold", "product_analytics", "2026-11-30", doubled, {"run_id": "other-date"})
+    tables.write_snapshot(right, "gold", "product_analytics", RUN_DATE, doubled, {"run_id": "r2"})
+    tables.write_snapshot(right, "gold", "product_analytics", RUN_DATE, products, {"run_id": "r3"})
     result = compare_lakes(left, right, RUN_DATE)
     assert result.identical, result.differences
-    assert len(result.compared) == 4 + 1 + 7 + 2
+    assert result.compared == [
+        "silver/clients", "silver/purchases", "silver/clients_rejects", "silver/purchases_rejects",
+        "silver/quality_report.json", "gold/fact_sales", "gold/client_kpis", "gold/product_analytics",
+        "gold/country_analytics", "gold/daily_sales", "gold/weekly_sales", "gold/monthly_sales",
+        "gold/statistical_distributions.json", "gold/gold_summary.json",
+    ]
 
 
 def test_one_cent_and_a_double_beyond_tolerance_are_differences(lakes):
     root, left = lakes
     right = copy_lake(root, left, "changed")
-    path = gold_folder(right) / "product_analytics" / "part-00000.parquet"
-    table = pq.read_table(path)
+    table = tables.read_snapshot(right, "gold", "product_analytics", RUN_DATE)
     revenue = [v + Decimal("0.01") if p == "Phone" else v
                for p, v in zip(table.column("product").to_pylist(), table.column("total_revenue").to_pylist())]
     share = pc.add(table.column("market_share_pct"), 0.005)   # within 0.01: not a difference
     table = table.set_column(table.schema.get_field_index("total_revenue"), "total_revenue",
                              pa.array(revenue, table.schema.field("total_revenue").type))
     table = table.set_column(table.schema.get_field_index("market_share_pct"), "market_share_pct", share)
-    pq.write_table(table, path)
-    summary_path = gold_folder(right) / "gold_summary.json"
-    summary = json.loads(summary_path.read_text())
-    summary["silver_attempt"] = "attempt=other"                 # ignored by design
+    tables.write_snapshot(right, "gold", "product_analytics", RUN_DATE, table, {"run_id": "changed"})
+    summary = lake.read_document(right, "gold", RUN_DATE, "gold_summary")
+    summary["silver_versions"] = {"clients": 7, "purchases": 9}          # ignored by design
+    summary["commit"]["table_versions"]["product_analytics"] = 1        # ignored by design
+    summary["commit"]["logical_date"] = "2026-12-01"                    # ignored by design
     summary["counts"]["clients"] += 1
-    summary_path.write_text(json.dumps(summary))
+    lake.write_document(right, "gold", RUN_DATE, "gold_summary", summary)
+    report = lake.read_document(right, "silver", RUN_DATE, "quality_report")
+    report["commit"]["bronze"]["clients"]["version"] = 2               # ignored by design
+    lake.write_document(right, "silver", RUN_DATE, "quality_report", report)
     result = compare_lakes(left, right, RUN_DATE)
     assert not result.identical
     assert len(result.differences) == 2, result.differences
     assert result.differences[0].startswith("gold/product_analytics.total_revenue: 1 row(s) differ")
     assert "'Phone'" in result.differences[0] and "300.00" in result.differences[0]
     assert result.differences[1] == "gold/gold_summary.json:counts.clients: pandas=2 spark=3"
+
+
+def test_a_missing_table_or_document_is_a_difference(lakes):
+    root, left = lakes
+    right = copy_lake(root, left, "missing")
+    shutil.rmtree(Path(right.lake_root) / "silver" / "purchases_rejects")
+    Path(lake.document_path(right, "gold", RUN_DATE, "statistical_distributions")).unlink()
+    result = compare_lakes(left, right, RUN_DATE)
+    assert [line.split(":")[0] for line in result.differences] == [
+        "silver/purchases_rejects", "gold/statistical_distributions.json"]
+    assert "no Delta table at" in result.differences[0]
+    assert "no committed gold output for run date 2026-11-29" in result.differences[1]
 
 
 def test_table_shape_and_type_differences():

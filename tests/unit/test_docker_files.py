@@ -26,6 +26,7 @@ COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 FETCH_JARS = PROJECT_ROOT / "scripts" / "fetch-jars.sh"
+FETCH_DELTA_JARS = PROJECT_ROOT / "scripts" / "fetch-delta-jars.sh"
 COMPOSE_SCHEMA = PROJECT_ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 VENV_BIN = Path(sys.executable).parent
 
@@ -105,6 +106,34 @@ def environment(service: dict) -> dict[str, str]:
 
 def dockerfile_args() -> dict[str, str]:
     return dict(re.findall(r"^ARG ([A-Z_]+)=(\S+)$", DOCKERFILE.read_text(), flags=re.M))
+
+
+def dockerfile_env() -> dict[str, str]:
+    """``NAME=value`` pairs of the Dockerfile's ``ENV`` instructions (one per line, ``\\`` continued)."""
+    return dict(re.findall(r"^\s+(?:ENV )?([A-Z_]+)=(\S+?)(?: \\)?$", DOCKERFILE.read_text(), flags=re.M))
+
+
+def dockerfile_stages() -> dict[str, str]:
+    """Text of each build stage, by its ``AS`` name (the unnamed final stage is ``""``)."""
+    parts = re.split(r"^(?=FROM )", DOCKERFILE.read_text(), flags=re.M)[1:]
+    return {(re.match(r"FROM \S+(?: AS (\S+))?", part).group(1) or ""): part for part in parts}
+
+
+def pipeline_settings_read() -> set[str]:
+    """Environment variables read by the settings object and the Spark configuration."""
+    include = PROJECT_ROOT / "include" / "medallion"
+    read: set[str] = set()
+    for module in (include / "config.py", include / "spark" / "conf.py"):
+        read |= set(re.findall(r"""(?:get|getenv)\(\s*["']([A-Z][A-Z0-9_]+)["']""", module.read_text()))
+    assert {"LAKE_ROOT", "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "SPARK_JARS", "RETENTION_DAYS",
+            "DELTA_JARS_DIR"} <= read  # the scan works
+    return read
+
+
+def requirement_pin(name: str) -> str:
+    pin = re.search(rf"^{re.escape(name)}==(\S+)$", (PROJECT_ROOT / "requirements.txt").read_text(), flags=re.M)
+    assert pin, f"{name} is not pinned in requirements.txt"
+    return pin.group(1)
 
 
 def pyspark_hadoop_version() -> str:
@@ -324,15 +353,48 @@ def test_compose_defaults_equal_env_example_and_every_variable_is_documented(com
 
 def test_env_example_documents_every_setting_the_pipeline_reads(env_example):
     """Every variable read by the settings object and the Spark configuration is in .env.example."""
-    include = PROJECT_ROOT / "include" / "medallion"
-    read: set[str] = set()
-    for module in (include / "config.py", include / "spark" / "conf.py"):
-        read |= set(re.findall(r"""(?:get|getenv)\(\s*["']([A-Z][A-Z0-9_]+)["']""", module.read_text()))
-    assert {"LAKE_ROOT", "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "SPARK_JARS"} <= read  # the scan works
+    from medallion.config import Settings
+
+    read = pipeline_settings_read()
     assert sorted(read - set(env_example)) == []
     assert env_example["LAKE_ROOT"] == "s3://" and env_example["MONGO_DATABASE"] == "analytics_gold"
+    # The lake maintenance settings show the settings object's defaults; the Delta jars folder is a
+    # commented local default (the image sets its own).
+    defaults = Settings()
+    assert env_example["RETENTION_DAYS"] == str(defaults.retention_days) == "0"
+    assert env_example["VACUUM_RETAIN_HOURS"] == str(defaults.vacuum_retain_hours) == "168"
+    assert "# DELTA_JARS_DIR=<project>/.cache/jars/delta" in ENV_EXAMPLE.read_text().splitlines()
     ignored = (PROJECT_ROOT / ".gitignore").read_text().splitlines()
     assert ".env" in ignored
+
+
+def test_every_pipeline_setting_reaches_the_airflow_services_and_the_spark_workers(compose, resolved):
+    """Each variable the pipeline reads is passed by compose or set by the image (none forgotten)."""
+    from medallion.config import Settings
+
+    read = pipeline_settings_read()
+    image = set(dockerfile_env())
+    # Alternatives with no value in Docker: AWS_REGION is set, and the image's SPARK_EXTRA_CLASSPATH
+    # replaces SPARK_JARS / SPARK_JARS_PACKAGES.
+    unset_on_purpose = {"AWS_DEFAULT_REGION", "SPARK_JARS", "SPARK_JARS_PACKAGES"}
+    assert unset_on_purpose <= read
+    for name in (*AIRFLOW_SERVICES, *SPARK_SERVICES[1:]):
+        env = environment(compose["services"][name])
+        assert sorted(read - set(env) - image - unset_on_purpose) == [], name
+        assert {"RETENTION_DAYS", "VACUUM_RETAIN_HOURS"} <= set(env), name
+    # The defaults are the settings object's, and the deployment's settings parse (lake on MinIO).
+    env = environment(resolved["services"]["airflow-scheduler"])
+    defaults = Settings()
+    assert (env["RETENTION_DAYS"], env["VACUUM_RETAIN_HOURS"]) == (
+        str(defaults.retention_days), str(defaults.vacuum_retain_hours))
+    deployed = Settings.from_env(env)
+    assert deployed.is_s3 and deployed.s3_endpoint_url == "http://minio:9000"
+    assert (deployed.retention_days, deployed.vacuum_retain_hours) == (0, 168)
+    # An override in .env reaches the services.
+    raw = compose["services"]["airflow-scheduler"]["environment"]
+    overridden = {k: interpolate(raw[k], {"RETENTION_DAYS": "30", "VACUUM_RETAIN_HOURS": "24"})
+                  for k in ("RETENTION_DAYS", "VACUUM_RETAIN_HOURS")}
+    assert overridden == {"RETENTION_DAYS": "30", "VACUUM_RETAIN_HOURS": "24"}
 
 
 def test_spark_services_run_the_shared_spark_node_script(compose, resolved):
@@ -383,14 +445,15 @@ def test_dockerfile_passes_hadolint():
 def test_dockerfile_base_java_user_and_project():
     text = DOCKERFILE.read_text()
     froms = re.findall(r"^FROM (\S+)", text, flags=re.M)
-    assert froms == ["maven:3.9.11-eclipse-temurin-17", "apache/airflow:3.3.2-python3.11"]
-    airflow_pin = re.search(r"^apache-airflow==(\S+)$", (PROJECT_ROOT / "requirements.txt").read_text(), flags=re.M)
-    assert froms[-1] == f"apache/airflow:{airflow_pin.group(1)}-python3.11"
+    assert froms == ["maven:3.9.11-eclipse-temurin-17"] * 2 + ["apache/airflow:3.3.2-python3.11"]
+    assert list(dockerfile_stages()) == ["s3a-jars", "delta-jars", ""]
+    assert froms[-1] == f"apache/airflow:{requirement_pin('apache-airflow')}-python3.11"
     assert "openjdk-17-jre-headless" in text
-    env = dict(re.findall(r"^\s+(?:ENV )?([A-Z_]+)=(\S+?)(?: \\)?$", text, flags=re.M))
+    env = dockerfile_env()
     assert env["JAVA_HOME"] == "/usr/lib/jvm/java-17"
     assert env["SPARK_HOME"] == "/home/airflow/.local/lib/python3.11/site-packages/pyspark"
     assert env["SPARK_EXTRA_CLASSPATH"] == '"/opt/s3a-jars/*"'
+    assert env["DELTA_JARS_DIR"] == "/opt/delta-jars"
     users = re.findall(r"^USER (\S+)$", text, flags=re.M)
     assert users[-1] == "50000", "the image must end as the non-root airflow user"
     assert "pip install --no-cache-dir -r /opt/airflow/requirements.txt -c /opt/airflow/constraints.txt" in text
@@ -417,6 +480,54 @@ def test_s3a_jar_versions_match_the_hadoop_bundled_with_pyspark():
     assert "COPY scripts/fetch-jars.sh /tmp/fetch-jars.sh" in text
     assert re.search(r'HADOOP_AWS_VERSION="\$\{HADOOP_AWS_VERSION\}" AWS_SDK_BUNDLE_VERSION="\$\{AWS_SDK_BUNDLE_VERSION\}"', text)
     assert "COPY --from=s3a-jars --chown=root:root /opt/s3a-jars /opt/s3a-jars" in text
+
+
+def test_delta_jars_are_baked_in_with_the_versions_of_requirements_txt(tmp_path):
+    """The Delta build args equal the pins, the jar stage runs fetch-delta-jars.sh, the build checks the jars."""
+    from importlib.metadata import version
+
+    from medallion.spark.conf import check_delta_jars, delta_jar_names
+
+    args = dockerfile_args()
+    spark_line = ".".join(requirement_pin("pyspark").split(".")[:2])
+    assert (args["DELTA_VERSION"], args["SPARK_LINE"]) == (requirement_pin("delta-spark"), spark_line)
+    assert (args["DELTA_VERSION"], args["SPARK_LINE"]) == (version("delta-spark"),
+                                                           ".".join(version("pyspark").split(".")[:2]))
+    # The stage re-declares both args (a global ARG is empty inside a stage that does not), passes them
+    # to the script (so it needs no Python in the Maven image) and is copied into the final image.
+    stages = dockerfile_stages()
+    stage = stages["delta-jars"]
+    assert re.search(r"^ARG DELTA_VERSION$", stage, flags=re.M) and re.search(r"^ARG SPARK_LINE$", stage, flags=re.M)
+    assert "COPY scripts/fetch-delta-jars.sh /tmp/fetch-delta-jars.sh" in stage
+    assert re.search(r'^RUN DELTA_VERSION="\$\{DELTA_VERSION\}" SPARK_LINE="\$\{SPARK_LINE\}" \\?\s*'
+                     r"bash /tmp/fetch-delta-jars.sh /opt/delta-jars", stage, flags=re.M)
+    final = stages[""]
+    assert "COPY --from=delta-jars --chown=root:root /opt/delta-jars /opt/delta-jars" in final
+    # The build's last check: the jars in DELTA_JARS_DIR are exactly those of the installed pip packages.
+    last_run = re.findall(r"^RUN .*?(?<!\\)$", final, flags=re.M | re.S)[-1]
+    assert "check_delta_jars()" in last_run and "from medallion.spark.conf import" in last_run
+
+    # What the stage produces is what that check expects: the script, run as the stage runs it (both
+    # versions given, no Python, no mvn), accepts a folder holding exactly delta_jar_names(), and
+    # removes a jar of another version from it.
+    folder = tmp_path / "delta-jars"
+    folder.mkdir()
+    for name in delta_jar_names():
+        (folder / name).write_bytes(b"jar")
+    stale = folder / "delta-storage-0.0.1.jar"
+    stale.write_bytes(b"old")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("mkdir", "rm"):
+        (bin_dir / tool).symlink_to(Path("/bin") / tool if (Path("/bin") / tool).exists() else Path("/usr/bin") / tool)
+    env = {"PATH": str(bin_dir), "DELTA_VERSION": args["DELTA_VERSION"], "SPARK_LINE": args["SPARK_LINE"],
+           "PYTHON": str(tmp_path / "no-python")}
+    done = subprocess.run(["/bin/bash", str(FETCH_DELTA_JARS), str(folder)], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "already in" in done.stderr and not stale.exists()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(delta_jar_names())
+    check_delta_jars({"DELTA_JARS_DIR": str(folder)})
 
 
 # --- docker/ init scripts -----------------------------------------------------------------------------
@@ -505,19 +616,24 @@ def test_postgres_and_mongodb_init_scripts_create_the_least_privilege_users(reso
 
 
 def test_image_classpath_setting_replaces_the_runtime_jar_download(monkeypatch):
-    """The image's SPARK_EXTRA_CLASSPATH puts the baked jars on both classpaths; no Maven download."""
+    """The image's SPARK_EXTRA_CLASSPATH and DELTA_JARS_DIR put the baked jars on both classpaths; no
+    Maven download."""
     from medallion.config import Settings
-    from medallion.spark.conf import HADOOP_AWS_PACKAGE, spark_conf
+    from medallion.spark.conf import DELTA_CONF, HADOOP_AWS_PACKAGE, spark_conf
 
     s3 = Settings(lake_root="s3://", s3_endpoint_url="http://minio:9000", aws_access_key_id="k",
                   aws_secret_access_key="s")
-    for name in ("SPARK_JARS", "SPARK_JARS_PACKAGES", "SPARK_EXTRA_CLASSPATH"):
+    for name in ("SPARK_JARS", "SPARK_JARS_PACKAGES", "SPARK_EXTRA_CLASSPATH", "DELTA_JARS_DIR"):
         monkeypatch.delenv(name, raising=False)
-    assert spark_conf(s3)["spark.jars.packages"] == HADOOP_AWS_PACKAGE  # without the image's setting
+    assert spark_conf(s3)["spark.jars.packages"] == HADOOP_AWS_PACKAGE  # without the image's settings
 
-    monkeypatch.setenv("SPARK_EXTRA_CLASSPATH", "/opt/s3a-jars/*")
+    image = dockerfile_env()
+    monkeypatch.setenv("SPARK_EXTRA_CLASSPATH", image["SPARK_EXTRA_CLASSPATH"].strip('"'))
+    monkeypatch.setenv("DELTA_JARS_DIR", image["DELTA_JARS_DIR"])
     conf = spark_conf(s3)
-    assert conf["spark.driver.extraClassPath"] == conf["spark.executor.extraClassPath"] == "/opt/s3a-jars/*"
+    assert conf["spark.driver.extraClassPath"] == conf["spark.executor.extraClassPath"] == (
+        "/opt/delta-jars/*:/opt/s3a-jars/*")
+    assert {k: conf[k] for k in DELTA_CONF} == DELTA_CONF
     assert "spark.jars.packages" not in conf and "spark.jars" not in conf
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://minio:9000"
     assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"

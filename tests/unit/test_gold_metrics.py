@@ -15,10 +15,9 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from medallion import lake
 from medallion.config import PROJECT_ROOT
 from medallion.contract import GOLD_TABLES
-from medallion.metrics import METRICS, RFM_SEGMENTS, render_markdown, table_metrics
+from medallion.metrics import METRICS, RFM_SEGMENTS, SUMMARY_FIELDS, render_markdown, table_metrics
 from medallion.spark import gold
 
 CLIENTS_DDL = "id_client bigint, name string, email string, subscription_date date, country string"
@@ -460,12 +459,15 @@ def test_gold_summary(spark):
     # Cached so the summary's counts do not recompute every aggregate (run() reads the written files).
     tables = {name: table.cache()
               for name, table in tables_of(spark, SALES_CLIENTS, SALES_PURCHASES, "2024-05-31").items()}
-    summary = gold.gold_summary(tables, run_id="r-1", as_of="2024-05-31", silver_attempt="attempt=x")
+    summary = gold.gold_summary(tables, run_id="r-1", as_of="2024-05-31",
+                                silver_versions={"clients": 3, "purchases": 4})
     # 8 purchases from 2024-05-01 to 2024-05-03 by 5 clients, 2 products, 4 countries.
     # Spend: c1 150.48, c2 150.52, c3 99.00, c4 200.00, c5 200.00 -> top client tie: id 4 first.
     # Recency 28-30 days: everyone active. Median spend 150.52 -> high value: c4, c5.
     assert summary["run_id"] == "r-1" and summary["as_of_date"] == "2024-05-31"
-    assert summary["silver_attempt"] == "attempt=x"
+    assert summary["silver_versions"] == {"clients": 3, "purchases": 4}
+    # Every field is in the glossary, in its order (run() adds "commit" once the tables are committed).
+    assert [*summary, "commit"] == [name for name, _ in SUMMARY_FIELDS]
     assert summary["fact_sales"] == {"rows": 8, "first_purchase_date": "2024-05-01",
                                      "last_purchase_date": "2024-05-03"}
     assert summary["counts"] == {"clients": 5, "products": 2, "countries": 4, "active_clients": 5,
@@ -508,19 +510,19 @@ def test_docs_metrics_md_is_rendered_from_the_glossary():
 
 # --- reading silver -----------------------------------------------------------------------------
 
-def test_run_without_silver_names_the_missing_path(spark, settings):
+def test_run_without_silver_names_the_missing_document(spark, settings):
     with pytest.raises(FileNotFoundError) as error:
         gold.run(spark, settings, "2024-05-31", "r-1")
-    assert "silver/run_date=2024-05-31/_current.json" in str(error.value)
+    assert "no committed silver output for run date 2024-05-31" in str(error.value)
+    assert "silver/_documents/run_date=2024-05-31/quality_report.json is missing" in str(error.value)
 
 
 def test_read_silver_rejects_a_retyped_column(spark, settings):
-    attempt = lake.new_attempt_id()
-    uri = lake.spark_uri(settings, "silver", lake.run_date_dir("2024-05-31"), attempt, "clients")
-    make_clients(spark, [(1, "France", "2023-01-01")]) \
-        .withColumn("subscription_date", F.col("subscription_date").cast("string")) \
-        .write.parquet(uri)
-    lake.commit_attempt(settings, "silver", "2024-05-31", attempt, {"run_id": "test"})
-    with pytest.raises(ValueError, match=r"silver table clients at .*clients: column 'subscription_date' "
+    from medallion.spark import delta
+
+    clients = make_clients(spark, [(1, "France", "2023-01-01")]) \
+        .withColumn("subscription_date", F.col("subscription_date").cast("string"))
+    delta.commit_partition(clients, settings, "silver", "clients", "2024-05-31", {"run_id": "test"})
+    with pytest.raises(ValueError, match=r"silver table clients: column 'subscription_date' "
                                          r"has type string, expected date"):
         gold.read_silver(spark, settings, "2024-05-31", "clients")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import statistics
@@ -12,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from medallion import bronze, lake
-from medallion.contract import SOURCE_COLUMNS
+from medallion import bronze, lake, tables
+from medallion.contract import GOLD_TABLES, SILVER_TABLES, SOURCE_COLUMNS
 from medallion.engines import pandas_engine as pe
 
 RUN_DATE = "2026-11-29"
@@ -182,8 +182,9 @@ AS_OF = "2025-01-31"
 
 @pytest.fixture(scope="module")
 def gold():
-    tables, distributions, summary = pe.build_gold(silver_purchases(), silver_clients(), AS_OF, "r9", "attempt=x")
-    return {name: table.to_pylist() for name, table in tables.items()}, distributions, summary
+    built, distributions, summary = pe.build_gold(silver_purchases(), silver_clients(), AS_OF, "r9",
+                                                  {"clients": 3, "purchases": 5})
+    return {name: table.to_pylist() for name, table in built.items()}, distributions, summary
 
 
 def test_fact_sales_calendar_columns(gold):
@@ -328,6 +329,19 @@ def test_statistical_distributions(gold):
                                         "avg_items_per_order": 1.17}
 
 
+def test_quantiles_are_exact_before_rounding_half_up():
+    # 10,000 order totals (cents): q95 sits at rank 0.95 x 9,999 = 9,499.05, between 4,248.66 and
+    # 4,252.36: 4,248.66 + 0.05 x 3.70 = 4,248.845 exactly -> 4,248.85 half-up. (Found by the
+    # benchmark's differential check: in floating point the rank is 9,499.0499... -> 4,248.84.)
+    totals = np.concatenate([np.full(9_500, 424_866), np.full(500, 425_236)]).astype(np.int64)
+    assert pe.quantile_2dp(totals, 0.95, per_unit=100) == 4248.85
+    assert pe.quantile_2dp(totals, 0.5, per_unit=100) == 4248.66
+    # ties away from zero below zero too; quantities (per_unit 1): median of 1, 2 is 1.5
+    assert pe.quantile_2dp(np.array([-3, -2], dtype=np.int64), 0.5, per_unit=100) == -0.03
+    assert pe.quantile_2dp(np.array([1, 2], dtype=np.int64), 0.5) == 1.5
+    assert pe.quantile_2dp(np.array([1, 2, 2, 7], dtype=np.int64), 0.9) == 5.5   # 2 + 0.7 x 5
+
+
 def test_gold_summary(gold):
     summary = gold[2]
     assert summary["fact_sales"] == {"rows": 6, "first_purchase_date": "2025-01-01",
@@ -340,7 +354,7 @@ def test_gold_summary(gold):
     assert summary["top_country"] == {"country": "France", "total_revenue": 20.0}    # tie with Germany: by name
     assert summary["top_client"] == {"id_client": 1, "name": "Ann", "total_spent": 20.0}  # tie with 3: by id
     assert summary["temporal_records"] == {"daily_sales": 10, "weekly_sales": 2, "monthly_sales": 1}
-    assert summary["tables"]["fact_sales"] == 6 and summary["silver_attempt"] == "attempt=x"
+    assert summary["tables"]["fact_sales"] == 6 and summary["silver_versions"] == {"clients": 3, "purchases": 5}
     assert (summary["run_id"], summary["as_of_date"]) == ("r9", AS_OF)
 
 
@@ -361,12 +375,23 @@ PURCHASES_CSV = (
 )
 
 
-def test_run_silver_and_gold_through_the_lake(settings, tmp_path):
-    landing = tmp_path / "landing"
+def ingest(settings, tmp_path, run_date: str, clients_csv: str = CLIENTS_CSV,
+           purchases_csv: str = PURCHASES_CSV) -> None:
+    landing = tmp_path / f"landing-{run_date}"
     landing.mkdir()
-    (landing / "clients.csv").write_text(CLIENTS_CSV)
-    (landing / "purchases.csv").write_text(PURCHASES_CSV)
-    bronze.ingest(settings, RUN_DATE, "run-1", str(landing))
+    (landing / "clients.csv").write_text(clients_csv)
+    (landing / "purchases.csv").write_text(purchases_csv)
+    bronze.ingest(settings, run_date, "ingest", str(landing))
+
+
+def commits(settings, layer: str, table: str) -> list[dict]:
+    """User metadata of every commit of a Delta table, oldest first."""
+    history = tables.open_table(settings, layer, table).history()
+    return [json.loads(entry["userMetadata"]) for entry in reversed(history)]
+
+
+def test_run_silver_and_gold_through_the_lake(settings, tmp_path):
+    ingest(settings, tmp_path, RUN_DATE)
     report = pe.run_silver(settings, RUN_DATE, "run-1")
     assert report["clients"]["rejects_by_reason"]["missing_value"] == 1
     assert report["purchases"]["rejects_by_reason"]["orphan_client"] == 1
@@ -374,26 +399,74 @@ def test_run_silver_and_gold_through_the_lake(settings, tmp_path):
     # (2 + 2) kept of (3 + 3) rows -> 66.666... -> 66.67
     assert report["summary"]["data_quality_score"] == 66.67
     assert report["summary"]["future_dates_policy"] == "reject"
-    silver = Path(settings.lake_root) / "silver" / f"run_date={RUN_DATE}"
-    attempt = json.loads((silver / "_current.json").read_text())["attempt"]
-    rejects = pq.read_table(silver / attempt / "_rejects" / "clients")
+    # one Delta commit per silver table on a fresh lake: version 0 each; the bronze files read
+    assert report["commit"] == {
+        "logical_date": RUN_DATE,
+        "table_versions": {"clients": 0, "purchases": 0, "clients_rejects": 0, "purchases_rejects": 0},
+        "bronze": {"clients": {"file": "clients.csv", "version": 1,
+                               "sha256": hashlib.sha256(CLIENTS_CSV.encode()).hexdigest()},
+                   "purchases": {"file": "purchases.csv", "version": 1,
+                                 "sha256": hashlib.sha256(PURCHASES_CSV.encode()).hexdigest()}},
+    }
+    for table in SILVER_TABLES:
+        assert commits(settings, "silver", table) == [
+            {"run_id": "run-1", "run_date": RUN_DATE, "logical_date": RUN_DATE, "engine": "pandas"}]
+        # a Delta table partitioned by run_date only: no year_month folders any more
+        folder = Path(settings.lake_root) / "silver" / table
+        assert (folder / "_delta_log").is_dir()
+        assert [p.name for p in folder.iterdir() if not p.name.startswith("_")] == [f"run_date={RUN_DATE}"]
+    rejects = tables.read_snapshot(settings, "silver", "clients_rejects", RUN_DATE)
     assert rejects.column("source_row").to_pylist() == [2]      # the blank line is not counted
     assert rejects.column("email").to_pylist() == [None]        # empty field read as null, like Spark
-    purchases = pe.read_table(settings, "silver", RUN_DATE, "purchases")
-    assert sorted(purchases.column("year_month").to_pylist()) == ["2025-01", "2025-03"]
-    assert json.loads((silver / attempt / "quality_report.json").read_text()) == report
+    assert tables.read_snapshot(settings, "silver", "purchases_rejects", RUN_DATE).column(
+        "reason").to_pylist() == ["orphan_client"]
+    purchases = tables.read_snapshot(settings, "silver", "purchases", RUN_DATE)
+    assert purchases.schema == pe.silver_arrow_schema("purchases")
+    assert sorted(zip(purchases.column("id_purchase").to_pylist(), purchases.column("year_month").to_pylist())) == [
+        (1, "2025-01"), (3, "2025-03")]
+    assert lake.read_document(settings, "silver", RUN_DATE, "quality_report") == report
 
-    summary = pe.run_gold(settings, RUN_DATE, "run-1")
-    assert summary["silver_attempt"] == attempt
+    summary = pe.run_gold(settings, RUN_DATE, "run-1", logical_date="2026-11-30")
+    assert summary["silver_versions"] == {"clients": 0, "purchases": 0}
+    assert summary["commit"] == {"logical_date": "2026-11-30", "table_versions": {t: 0 for t in GOLD_TABLES}}
     assert summary["tables"]["fact_sales"] == 2
-    fact = pe.read_table(settings, "gold", RUN_DATE, "fact_sales")
-    assert sorted(zip(fact.column("id_purchase").to_pylist(), fact.column("total").to_pylist())) == [
-        (1, Decimal("40.00")), (3, Decimal("300.01"))]
+    assert commits(settings, "gold", "client_kpis") == [
+        {"run_id": "run-1", "run_date": RUN_DATE, "logical_date": "2026-11-30", "engine": "pandas"}]
+    fact = tables.read_snapshot(settings, "gold", "fact_sales", RUN_DATE)
+    assert sorted(zip(fact.column("id_purchase").to_pylist(), fact.column("total").to_pylist(),
+                      fact.column("year_month").to_pylist())) == [
+        (1, Decimal("40.00"), "2025-01"), (3, Decimal("300.01"), "2025-03")]
+    assert lake.read_document(settings, "gold", RUN_DATE, "gold_summary") == summary
+    distributions = lake.read_document(settings, "gold", RUN_DATE, "statistical_distributions")
+    assert distributions["overall_metrics"]["total_revenue"] == 340.01     # 40.00 + 300.01
 
-    # a re-run commits a new attempt and removes the old one
-    pe.run_silver(settings, RUN_DATE, "run-2")
-    assert json.loads((silver / "_current.json").read_text())["attempt"] != attempt
-    assert not (silver / attempt).exists()
+    # a re-run replaces the run date's partition in a new version; another run date is added
+    # beside it without touching it
+    again = pe.run_silver(settings, RUN_DATE, "run-2")
+    assert again["commit"]["table_versions"] == {table: 1 for table in SILVER_TABLES}
+    ingest(settings, tmp_path, "2026-11-30", purchases_csv=PURCHASES_CSV.replace("20.00,2,", "20.00,3,"))
+    pe.run_silver(settings, "2026-11-30", "run-3")
+    assert [c["run_id"] for c in commits(settings, "silver", "purchases")] == ["run-1", "run-2", "run-3"]
+    assert tables.read_snapshot(settings, "silver", "purchases", RUN_DATE).sort_by("id_purchase").column(
+        "total").to_pylist() == [Decimal("40.00"), Decimal("300.01")]
+    assert tables.read_snapshot(settings, "silver", "purchases", "2026-11-30").sort_by("id_purchase").column(
+        "total").to_pylist() == [Decimal("60.00"), Decimal("300.01")]
+    summary = pe.run_gold(settings, RUN_DATE, "run-2")
+    assert summary["silver_versions"] == {"clients": 2, "purchases": 2}
+    assert summary["commit"]["table_versions"] == {t: 1 for t in GOLD_TABLES}
+
+
+def test_run_gold_without_purchases_commits_nothing(settings, tmp_path):
+    # every purchase is an orphan: silver commits an empty purchases partition
+    ingest(settings, tmp_path, RUN_DATE, purchases_csv=PURCHASES_CSV.replace(",1,Mouse", ",9,Mouse")
+           .replace(",3,Phone", ",9,Phone"))
+    report = pe.run_silver(settings, RUN_DATE, "run-1")
+    assert report["purchases"]["output_rows"] == 0
+    assert report["purchases"]["rejects_by_reason"]["orphan_client"] == 3
+    assert tables.read_snapshot(settings, "silver", "purchases", RUN_DATE).num_rows == 0
+    with pytest.raises(ValueError, match="silver purchases hold no row for run date 2026-11-29"):
+        pe.run_gold(settings, RUN_DATE, "run-1")
+    assert not lake.exists(lake.filesystem(settings), lake.layer_path(settings, "gold"))
 
 
 def test_read_source_names_the_file_on_a_missing_column_or_row_mismatch(settings, tmp_path):
@@ -416,9 +489,9 @@ def test_run_gold_without_silver_fails_clearly(settings):
 def test_gold_tables_follow_the_metrics_glossary(gold):
     from medallion.metrics import table_metrics
 
-    tables, _, _ = pe.build_gold(silver_purchases(), silver_clients(), AS_OF, "r9")
+    built, _, _ = pe.build_gold(silver_purchases(), silver_clients(), AS_OF, "r9")
     arrow = {"bigint": pa.int64(), "int": pa.int32(), "string": pa.string(), "date": pa.date32(),
              "double": pa.float64(), "boolean": pa.bool_(), "decimal(18,2)": pa.decimal128(18, 2)}
-    for name, table in tables.items():
+    for name, table in built.items():
         expected = [(m.name, arrow[m.type]) for m in table_metrics(name)]
         assert [(f.name, f.type) for f in table.schema] == expected, name

@@ -1,4 +1,6 @@
-"""Document shaping for the MongoDB publish: pure functions, no server.
+"""Document shaping for the MongoDB publish: pure functions, no server; and the lake side of the
+publish (a gold table's rows of a run date, its checksum, the re-batched stream, the reports) on a
+small Delta lake in a temporary folder, built with :func:`medallion.tables.write_snapshot`.
 
 Expected values are written out by hand; where many values are checked, the expectation is
 recomputed independently with ``decimal``/``datetime`` from the standard library.
@@ -10,21 +12,25 @@ import datetime as dt
 import hashlib
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import bson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from medallion import lake, publish, tables
 from medallion.config import Settings
 from medallion.publish import (
     bson_safe_json,
     bson_safe_table,
     encoded_documents,
+    load_reports,
     parquet_checksum,
     published_tables,
     run_token,
     staging_name,
+    table_source,
     to_documents,
     utc_datetime,
 )
@@ -212,3 +218,82 @@ def test_parquet_checksum_is_sha256_of_the_files_in_sorted_order(tmp_path):
     digest, size = parquet_checksum(pafs.LocalFileSystem(), paths, chunk_size=7)
     assert digest == hashlib.sha256(blob).hexdigest()
     assert size == len(blob)
+
+
+# --- The lake side: gold Delta tables and documents in a temporary lake -------------------------
+
+def commit_products(settings: Settings, run_date: str, products: list[str], run_id: str) -> int:
+    """Commit ``run_date``'s partition of gold ``product_analytics`` (two of its columns); the version."""
+    data = pa.table({"product": pa.array(products, pa.string()),
+                     "total_orders": pa.array(range(len(products)), pa.int64())})
+    return tables.write_snapshot(settings, "gold", "product_analytics", run_date, data, {"run_id": run_id})
+
+
+def partition_folder(settings: Settings, run_date: str) -> Path:
+    return Path(lake.layer_path(settings, "gold", "product_analytics", f"run_date={run_date}"))
+
+
+def test_table_source_reads_only_the_run_dates_current_rows(settings):
+    assert commit_products(settings, "2026-11-28", ["Laptop", "Mouse", "Phone"], "a") == 0
+    assert commit_products(settings, "2026-11-29", ["Laptop", "Desk"], "b") == 1
+    assert commit_products(settings, "2026-11-28", ["Laptop", "Mouse", "Phone", "Cable"], "a-rerun") == 2
+
+    source = table_source(settings, "2026-11-28", "product_analytics")
+    assert (source.table, source.run_date, source.version, source.rows) == ("product_analytics", "2026-11-28", 2, 4)
+    # the first commit's file is still on disk (no VACUUM) but no longer part of the table
+    on_disk = sorted(str(f) for f in partition_folder(settings, "2026-11-28").glob("*.parquet"))
+    assert len(on_disk) == 2 and len(source.files) == 1 and source.files[0] in on_disk
+    current = Path(source.files[0]).read_bytes()
+    assert pq.read_table(source.files[0]).column("product").to_pylist() == ["Laptop", "Mouse", "Phone", "Cable"]
+    assert (source.sha256, source.size_bytes) == (hashlib.sha256(current).hexdigest(), len(current))
+
+    other = table_source(settings, "2026-11-29", "product_analytics")
+    assert (other.version, other.rows, len(other.files)) == (2, 2, 1)
+    assert Path(other.files[0]).parent == partition_folder(settings, "2026-11-29")
+
+
+def test_table_source_of_an_empty_run_date_needs_the_gold_documents(settings):
+    commit_products(settings, "2026-11-28", ["Laptop"], "a")
+    assert commit_products(settings, "2026-11-29", [], "b") == 1  # committed, no rows: no file either
+    with pytest.raises(FileNotFoundError, match="gold table product_analytics has no rows for run date 2026-11-29 "
+                                                r"at .*/gold/product_analytics \(version 1\) and gold has no "
+                                                "committed output for that date"):
+        table_source(settings, "2026-11-29", "product_analytics")
+
+    lake.write_document(settings, "gold", "2026-11-29", "gold_summary", {"fact_rows": 0})
+    empty = table_source(settings, "2026-11-29", "product_analytics")
+    assert (empty.version, empty.rows, empty.files, empty.size_bytes) == (1, 0, (), 0)
+    assert empty.sha256 == hashlib.sha256(b"").hexdigest()
+    assert list(publish._document_batches(empty, settings, 10)) == []
+    with pytest.raises(FileNotFoundError, match="gold table client_kpis does not exist yet: no Delta table at "):
+        table_source(settings, "2026-11-29", "client_kpis")
+
+
+@pytest.mark.parametrize("batch_size, sizes", [(7_000, [7_000, 7_000, 6_000]), (20_000, [20_000]),
+                                               (50_000, [20_000])])
+def test_staging_batches_hold_batch_size_documents_of_the_run_date(settings, batch_size, sizes):
+    products = [f"product-{i:05d}" for i in range(20_000)]
+    commit_products(settings, "2026-11-28", products, "a")
+    commit_products(settings, "2026-11-29", ["other"], "b")
+    source = table_source(settings, "2026-11-28", "product_analytics")
+    batches = list(publish._document_batches(source, settings, batch_size))
+    assert [len(batch) for batch in batches] == sizes
+    documents = [document for batch in batches for document in batch]
+    assert sorted(document["_id"] for document in documents) == products
+    assert all(list(document) == ["_id", "product", "total_orders"] for document in documents[:3])
+    assert all(document["_id"] == document["product"] for document in documents)
+
+
+def test_reports_are_the_run_dates_documents_made_bson_safe(settings):
+    lake.write_document(settings, "gold", "2026-11-28", "statistical_distributions", {"skew": float("nan")})
+    lake.write_document(settings, "gold", "2026-11-28", "gold_summary", {"fact_rows": 4})
+    lake.write_document(settings, "gold", "2026-11-29", "gold_summary", {"fact_rows": 5})
+    with pytest.raises(FileNotFoundError) as missing:
+        load_reports(settings, "2026-11-28")
+    assert str(missing.value) == (f"no committed silver output for run date 2026-11-28: {settings.lake_root}"
+                                  "/silver/_documents/run_date=2026-11-28/quality_report.json is missing")
+
+    lake.write_document(settings, "silver", "2026-11-28", "quality_report", {"clients": {"input_rows": 3}})
+    assert load_reports(settings, "2026-11-28") == {
+        "statistical_distributions": {"skew": None}, "gold_summary": {"fact_rows": 4},
+        "quality_report": {"clients": {"input_rows": 3}}}

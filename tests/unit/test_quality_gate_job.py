@@ -1,18 +1,21 @@
-"""Gate plumbing: failure messages, run names, the job's arguments, a table missing a column."""
+"""Gate plumbing: failure messages, run names, the jobs' arguments and exit codes, the operator's
+reading of a failed gate, a table missing a column."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 from datetime import date
 
 import pytest
 
-from medallion import quality
+from medallion import lake, quality
 from medallion.config import PROJECT_ROOT, Settings
+from medallion.spark import job
 
 
-def load_job():
-    spec = importlib.util.spec_from_file_location("quality_gate", PROJECT_ROOT / "spark_jobs" / "quality_gate.py")
+def load_job(name: str):
+    spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "spark_jobs" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -50,19 +53,65 @@ def test_run_name_is_path_safe():
         "gold__2024-06-05__scheduled__2024-06-05T00_00_00_00_00"
 
 
+def test_gate_failed_names_the_gate_and_each_critical_expectation():
+    result = quality.GateResult("silver", "2024-06-05", "silver__2024-06-05__r1", {"silver_clients": False}, [
+        quality.ExpectationOutcome("silver_clients", "expect_column_values_to_be_unique", "id_client", "critical",
+                                   unexpected_count=2, unexpected_values=({"id_client": 4},)),
+        quality.ExpectationOutcome("silver_clients", "expect_column_values_to_be_in_set", "country", "warning",
+                                   unexpected_count=1),
+    ])
+    assert str(quality.GateFailed(result)) == (
+        "gate_silver FAILED for run date 2024-06-05: 1 critical expectation(s) failed, nothing was committed\n"
+        "  - CRITICAL silver_clients: expect_column_values_to_be_unique | column=id_client | unexpected_count=2"
+        " | unexpected values (up to 5): [{'id_client': 4}]")
+
+
 def test_job_arguments():
-    job = load_job()
-    args = job.parse_args(["--layer", "silver", "--run-date", "2024-06-05", "--run-id", "r1"])
-    assert (args.layer, args.run_date, args.run_id) == ("silver", "2024-06-05", "r1")
-    with pytest.raises(SystemExit):
-        job.parse_args(["--layer", "platinum", "--run-date", "2024-06-05", "--run-id", "r1"])
+    args = job.parser("test").parse_args(["--run-date", "2024-06-05", "--run-id", "r1"])
+    assert (args.run_date, args.run_id, args.logical_date) == ("2024-06-05", "r1", None)
+    args = job.parser("test").parse_args(["--run-date", "2024-06-05", "--run-id", "r1", "--logical-date", "2024-06-06"])
+    assert args.logical_date == "2024-06-06"
+    for bad in ("05/06/2024", "2024-6-5", "2024-02-30"):
+        with pytest.raises(SystemExit) as exit_:
+            job.parser("test").parse_args(["--run-date", bad, "--run-id", "r1"])
+        assert exit_.value.code == 2
 
 
-def test_bad_run_date_and_layer_are_rejected(spark, settings):
-    with pytest.raises(ValueError, match="--run-date must be YYYY-MM-DD, got '05/06/2024'"):
-        quality.run_gate(spark, settings, "silver", "05/06/2024", "r1")
-    with pytest.raises(ValueError, match="unknown layer 'platinum'"):
-        quality.run_gate(spark, settings, "platinum", "2024-06-05", "r1")
+def test_gold_job_without_committed_silver_exits_2_before_starting_spark(settings, monkeypatch, capsys):
+    monkeypatch.setenv("LAKE_ROOT", settings.lake_root)
+    assert load_job("gold_aggregation").main(["--run-date", "2024-06-05", "--run-id", "r1"]) == job.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "gold_aggregation 2024-06-05 cannot run: FileNotFoundError: no committed silver output for run date " \
+           "2024-06-05" in err
+    assert "silver/_documents/run_date=2024-06-05/quality_report.json is missing" in err
+
+
+def test_operator_reads_the_failed_gate_of_this_run(settings):
+    from medallion.operators import gate_failure_message
+
+    started = dt.datetime(2024, 6, 6, 10, 0, tzinfo=dt.timezone.utc)
+    summary = {"layer": "silver", "run_date": "2024-06-05", "run_id": "r1", "passed": False,
+               "finished_at": "2024-06-06T10:01:00+00:00", "failures": [
+                   {"suite": "silver_quality_report", "expectation": "expect_column_values_to_be_between",
+                    "column": "rejected_pct", "severity": "critical", "unexpected_count": 1, "observed_value": None},
+                   {"suite": "silver_clients", "expectation": "expect_column_values_to_be_in_set",
+                    "column": "country", "severity": "warning", "unexpected_count": 3, "observed_value": None}]}
+    fs = lake.filesystem(settings)
+    lake.write_json(fs, quality.gate_result_path(settings, "bronze", "2024-06-05"),
+                    {**summary, "layer": "bronze", "passed": True, "failures": []})
+    lake.write_json(fs, quality.gate_result_path(settings, "silver", "2024-06-05"), summary)
+
+    message = gate_failure_message(settings, ("bronze", "silver"), "2024-06-05", "r1", started)
+    assert message.splitlines() == [
+        "gate_silver FAILED for run date 2024-06-05: nothing of the layer was committed (readers keep the previous "
+        "snapshot). Failed expectations:",
+        "  - silver_quality_report: expect_column_values_to_be_between (column=rejected_pct, unexpected_count=1)",
+        f"Data docs: {settings.lake_root}/quality/data_docs/index.html (Data quality in the Airflow UI).",
+    ]
+    # Another run's failure, or one from before this attempt started, is not this attempt's.
+    assert gate_failure_message(settings, ("bronze", "silver"), "2024-06-05", "r2", started) is None
+    later = started + dt.timedelta(minutes=5)
+    assert gate_failure_message(settings, ("bronze", "silver"), "2024-06-05", "r1", later) is None
 
 
 def test_missing_context_is_a_clear_error(tmp_path):

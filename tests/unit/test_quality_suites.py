@@ -10,16 +10,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from medallion import bronze, lake, quality
+from medallion import quality
 from medallion.config import PROJECT_ROOT
-from tests.unit.test_quality_lake import (
-    RUN_DATE,
-    gold_rows,
-    silver_rows,
-    write_bronze,
-    write_gold,
-    write_silver,
-)
+from medallion.quality.inputs import bronze_inputs
+from tests.unit.test_quality_inputs import bronze_layer, gold_layer, gold_rows, silver_layer, silver_rows
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +26,7 @@ def context():
 
 def run_suite(context, suite: str, suite_input) -> list[quality.ExpectationOutcome]:
     definition = context.validation_definitions.get(suite)
-    return quality.evaluate(suite, quality.validate_suite(definition, suite_input))
+    return quality.evaluate(suite, quality.check_suite(definition, suite_input))
 
 
 def by_type(failures, expectation: str, column: str | None = None):
@@ -45,8 +39,7 @@ def by_type(failures, expectation: str, column: str | None = None):
 
 
 def test_bronze_clean_passes_and_manifest_mismatch_fails(spark, settings, tmp_path, context):
-    write_bronze(settings, tmp_path)
-    inputs = quality.bronze_inputs(spark, settings, RUN_DATE)
+    inputs = bronze_layer(spark, settings, tmp_path)
     assert run_suite(context, "bronze_clients", inputs["bronze_clients"]) == []
     # A manifest claiming 6 rows for a 5-row file.
     tampered = quality.SuiteInput(inputs["bronze_purchases"].frame, {"manifest_data_rows": 6})
@@ -54,14 +47,12 @@ def test_bronze_clean_passes_and_manifest_mismatch_fails(spark, settings, tmp_pa
     assert failure.severity == "critical" and failure.observed_value == 5
 
 
-def test_bronze_missing_contract_column_fails(spark, settings, tmp_path, context):
-    # "country" renamed: bronze ingestion would refuse it, so write the bronze file directly.
-    write_bronze(settings, tmp_path)
-    path, manifest = bronze.latest_version(settings, "clients", RUN_DATE)
-    fs = lake.filesystem(settings)
-    text = lake.read_bytes(fs, path).decode().replace(",country,", ",land,", 1)
-    lake.write_bytes(fs, path, text.encode())
-    inputs = quality.bronze_inputs(spark, settings, RUN_DATE)
+def test_bronze_missing_contract_column_fails(spark, context):
+    # "country" renamed (ingestion and the silver job's reader refuse such a file before the gate).
+    frame = spark.createDataFrame([("1", "Alice", "alice@example.com", "2024-01-05", "France")],
+                                  "id_client string, name string, email string, subscription_date string, land string")
+    inputs = bronze_inputs({"clients": frame, "purchases": frame}, {"clients": {"data_rows": 1},
+                                                                      "purchases": {"data_rows": 1}})
     failures = run_suite(context, "bronze_clients", inputs["bronze_clients"])
     failure = by_type(failures, "expect_table_columns_to_match_set")
     assert "land" in str(failure.observed_value) and len(failures) == 1
@@ -70,14 +61,13 @@ def test_bronze_missing_contract_column_fails(spark, settings, tmp_path, context
 # --- silver ---------------------------------------------------------------------------------------
 
 
-def test_silver_clean_layer_passes_every_suite(spark, settings, context):
-    write_silver(spark, settings)
-    inputs = quality.silver_inputs(spark, settings, RUN_DATE)
+def test_silver_clean_layer_passes_every_suite(spark, context):
+    inputs = silver_layer(spark)
     for suite in quality.LAYER_SUITES["silver"]:
         assert run_suite(context, suite, inputs[suite]) == [], suite
 
 
-def test_silver_clients_tampered(spark, settings, context):
+def test_silver_clients_tampered(spark, context):
     rows = silver_rows()
     rows["clients"] += [
         (3, "Dan", "dan@example.com", date(2024, 4, 1), "Spain"),            # duplicate id 3
@@ -85,8 +75,7 @@ def test_silver_clients_tampered(spark, settings, context):
         (5, "Fay", "fay@example.com", date(2024, 6, 6), "USA"),              # after the run date
         (6, "Gus", "gus@example.com", date(2024, 4, 3), "Atlantis"),         # unknown country
     ]
-    write_silver(spark, settings, rows)
-    frame = quality.silver_inputs(spark, settings, RUN_DATE)["silver_clients"]
+    frame = silver_layer(spark, rows)["silver_clients"]
     failures = run_suite(context, "silver_clients", frame)
     assert by_type(failures, "expect_column_values_to_be_unique", "id_client").unexpected_count == 2
     bad_email = by_type(failures, "expect_column_values_to_match_regex", "email")
@@ -99,7 +88,7 @@ def test_silver_clients_tampered(spark, settings, context):
     assert len(failures) == 4
 
 
-def test_silver_purchases_tampered(spark, settings, context):
+def test_silver_purchases_tampered(spark, context):
     rows = silver_rows()
     june2 = date(2024, 6, 2)
     rows["purchases"] += [
@@ -110,8 +99,7 @@ def test_silver_purchases_tampered(spark, settings, context):
         (205, 2, "Toaster", D("30.00"), 1, june2, D("30.00"), "2024-06"),   # unknown product
         (206, 2, "Mouse", D("25.00"), 1, date(2024, 6, 9), D("25.00"), "2024-06"),  # future date
     ]
-    write_silver(spark, settings, rows)
-    frame = quality.silver_inputs(spark, settings, RUN_DATE)["silver_purchases"]
+    frame = silver_layer(spark, rows)["silver_purchases"]
     failures = run_suite(context, "silver_purchases", frame)
     total = by_type(failures, "expect_column_pair_values_to_be_equal", "total, expected_total")
     assert total.unexpected_count == 1
@@ -126,13 +114,11 @@ def test_silver_purchases_tampered(spark, settings, context):
     assert len(failures) == 6
 
 
-def test_silver_report_unbalanced_and_over_threshold(spark, settings, context):
+def test_silver_report_unbalanced_and_over_threshold(spark, context):
     rows = copy.deepcopy(silver_rows())
     # purchases: 5 input rows but 4 + 2 accounted; the rejects table holds 1 row.
     rows["quality_report"]["purchases"]["rejected_rows"] = 2
-    write_silver(spark, settings, rows)
-    strict = settings.with_overrides(reject_threshold_pct=19.99)
-    frame = quality.silver_inputs(spark, strict, RUN_DATE)["silver_quality_report"]
+    frame = silver_layer(spark, rows, threshold_pct=19.99)["silver_quality_report"]
     failures = run_suite(context, "silver_quality_report", frame)
     balance = by_type(failures, "expect_column_pair_values_to_be_equal", "output_plus_rejected_rows, input_rows")
     assert balance.unexpected_count == 1 and balance.unexpected_values[0]["table"] == "purchases"
@@ -144,24 +130,22 @@ def test_silver_report_unbalanced_and_over_threshold(spark, settings, context):
     assert len(failures) == 3
 
 
-def test_reject_share_equal_to_threshold_passes(spark, settings, context):
+def test_reject_share_equal_to_threshold_passes(spark, context):
     # purchases reject 1 of 5 = exactly 20 %, the default threshold.
-    write_silver(spark, settings)
-    frame = quality.silver_inputs(spark, settings.with_overrides(reject_threshold_pct=20.0), RUN_DATE)
+    frame = silver_layer(spark, threshold_pct=20.0)
     assert run_suite(context, "silver_quality_report", frame["silver_quality_report"]) == []
 
 
 # --- gold -----------------------------------------------------------------------------------------
 
 
-def test_gold_clean_layer_passes_every_suite(spark, settings, context):
-    write_gold(spark, settings)
-    inputs = quality.gold_inputs(spark, settings, RUN_DATE)
+def test_gold_clean_layer_passes_every_suite(spark, context):
+    inputs = gold_layer(spark)
     for suite in quality.LAYER_SUITES["gold"]:
         assert run_suite(context, suite, inputs[suite]) == [], suite
 
 
-def test_gold_tampered_tables(spark, settings, context):
+def test_gold_tampered_tables(spark, context):
     rows = gold_rows()
     # product_analytics: Laptop revenue +0.01 (sum 2000.01) and Mouse share 25 -> 25.5 (sum 100.5).
     rows["product_analytics"][0] = ("Laptop", D("1000.01"), *rows["product_analytics"][0][2:])
@@ -174,8 +158,7 @@ def test_gold_tampered_tables(spark, settings, context):
     # monthly_sales: month key duplicated (revenue split 1500 + 500, sum unchanged).
     rows["monthly_sales"] = [("2024-06", D("1500.00"), 3, D("500.00"), D("750.00")),
                              ("2024-06", D("500.00"), 1, D("500.00"), D("500.00"))]
-    write_gold(spark, settings, rows)
-    inputs = quality.gold_inputs(spark, settings, RUN_DATE)
+    inputs = gold_layer(spark, rows)
 
     product = run_suite(context, "gold_product_analytics", inputs["gold_product_analytics"])
     revenue = by_type(product, "expect_column_sum_to_be_between", "total_revenue")
@@ -197,15 +180,12 @@ def test_gold_tampered_tables(spark, settings, context):
     monthly = run_suite(context, "gold_monthly_sales", inputs["gold_monthly_sales"])
     assert by_type(monthly, "expect_column_values_to_be_unique", "year_month").unexpected_count == 2
     assert len(monthly) == 1
-    for item in inputs.values():
-        item.frame.unpersist()
 
 
-def test_fact_total_must_match_overall_metrics(spark, settings, context):
+def test_fact_total_must_match_overall_metrics(spark, context):
     rows = gold_rows()
     rows["statistical_distributions"]["overall_metrics"]["total_revenue"] = 2000.01
-    write_gold(spark, settings, rows)
-    inputs = quality.gold_inputs(spark, settings, RUN_DATE)
+    inputs = gold_layer(spark, rows)
     failures = run_suite(context, "gold_fact_sales", inputs["gold_fact_sales"])
     failure = by_type(failures, "expect_column_sum_to_be_between", "total")
     assert float(failure.observed_value) == pytest.approx(2000.00)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
@@ -234,8 +232,10 @@ def test_read_bronze_maps_columns_by_name(spark, settings, tmp_path):
     (landing / "purchases.csv").write_text(
         "id_purchase,id_client,product,price,quantity,purchase_date,total\n1,7,Mouse,5,1,2025-01-01,5\n")
     bronze.ingest(settings, RUN_DATE, "r1", sources_dir=str(landing))
-    df, manifest = silver.read_bronze(spark, settings, "clients", RUN_DATE)
-    assert manifest["data_rows"] == 2
+    read = silver.read_bronze(spark, settings, "clients", RUN_DATE)
+    assert read.manifest["data_rows"] == 2
+    assert read.raw.columns == ["country", "_extra1", "email", "id_client", "subscription_date", "name"]
+    df = read.rows
     assert df.columns == ["id_client", "name", "email", "subscription_date", "country", "source_row"]
     assert [tuple(r) for r in df.orderBy("source_row").collect()] == [
         ("7", "Ann", "a@example.com", "2024-01-01", "Spain", 1),
@@ -255,6 +255,8 @@ def test_data_quality_score(out, inp, score):
 
 
 def test_run_writes_tables_rejects_and_a_deterministic_report(spark, settings, tmp_path):
+    from medallion import tables
+
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "clients.csv").write_text(
@@ -268,30 +270,36 @@ def test_run_writes_tables_rejects_and_a_deterministic_report(spark, settings, t
         "2,2,Mouse,20.00,2,2025-01-15,40.00\n"     # client 2 was rejected: orphan
         "3,3,Laptop,999.999,1,2025-03-01,999.99\n")  # price 1000.00, total recalculated
     bronze.ingest(settings, RUN_DATE, "r1", sources_dir=str(landing))
+    lenient = settings.with_overrides(reject_threshold_pct=50.0)  # a third of each table is rejected
 
-    report = silver.run(spark, settings, RUN_DATE, "run-1", "reject")
+    report = silver.run(spark, lenient, RUN_DATE, "run-1", "reject", logical_date="2026-11-30")
 
     assert report["summary"] == {"total_input_rows": 6, "total_output_rows": 4, "data_quality_score": 66.67,
                                  "run_id": "run-1", "run_date": RUN_DATE, "future_dates_policy": "reject"}
     assert report["clients"]["rejects_by_reason"]["invalid_email"] == 1
     assert report["purchases"]["rejects_by_reason"]["orphan_client"] == 1
     assert report["purchases"]["total_recalculated"] == 1
-    parts = lake.snapshot_parts(settings, "silver", RUN_DATE)
-    root = Path(lake.layer_path(settings, "silver", *parts))
-    assert json.loads((root / "quality_report.json").read_text()) == report
-    assert sorted(p.name for p in (root / "purchases").iterdir() if p.name.startswith("year_month=")) == [
-        "year_month=2025-01", "year_month=2025-03"]
-    purchases = spark.read.parquet(silver.silver_uri(settings, RUN_DATE, "purchases"))
-    assert sorted((r.id_purchase, r.total, r.year_month) for r in purchases.collect()) == [
+    assert report["commit"]["table_versions"] == {
+        "clients": 0, "purchases": 0, "clients_rejects": 0, "purchases_rejects": 0}
+    assert report["commit"]["logical_date"] == "2026-11-30"
+    assert lake.read_document(settings, "silver", RUN_DATE, "quality_report") == report
+    purchases = tables.read_snapshot(settings, "silver", "purchases", RUN_DATE)
+    assert sorted((r["id_purchase"], r["total"], r["year_month"]) for r in purchases.to_pylist()) == [
         (1, Decimal("40.00"), "2025-01"), (3, Decimal("1000.00"), "2025-03")]
-    rejects = spark.read.parquet(silver.silver_uri(settings, RUN_DATE, "_rejects/clients"))
-    assert [(r.source_row, r.reason, r.run_id) for r in rejects.collect()] == [(2, "invalid_email", "run-1")]
+    rejects = tables.read_snapshot(settings, "silver", "clients_rejects", RUN_DATE)
+    assert [(r["source_row"], r["reason"], r["run_id"]) for r in rejects.to_pylist()] == [
+        (2, "invalid_email", "run-1")]
+    commit = tables.last_commit(settings, "silver", "purchases")
+    assert commit["metadata"] == {"run_id": "run-1", "run_date": RUN_DATE, "logical_date": "2026-11-30",
+                                  "job": "silver_transformation"}
 
-    first_bytes = (root / "quality_report.json").read_bytes()
-    silver.run(spark, settings, RUN_DATE, "run-1", "reject")
-    new_root = Path(lake.layer_path(settings, "silver", *lake.snapshot_parts(settings, "silver", RUN_DATE)))
-    assert new_root != root and not root.exists()  # a fresh attempt replaced the old one
-    assert (new_root / "quality_report.json").read_bytes() == first_bytes
+    # The same date again: the same rows and report, as a new version of each table.
+    again = silver.run(spark, lenient, RUN_DATE, "run-1", "reject", logical_date="2026-11-30")
+    assert {k: v for k, v in again.items() if k != "commit"} == {k: v for k, v in report.items() if k != "commit"}
+    assert again["commit"]["table_versions"] == {
+        "clients": 1, "purchases": 1, "clients_rejects": 1, "purchases_rejects": 1}
+    assert tables.read_snapshot(settings, "silver", "purchases", RUN_DATE).sort_by("id_purchase") == \
+        purchases.sort_by("id_purchase")
 
 
 def _load_job():
@@ -309,9 +317,9 @@ def _load_job():
 def test_job_fails_with_the_missing_bronze_file_named(settings, monkeypatch, capsys):
     job = _load_job()
     monkeypatch.setenv("LAKE_ROOT", settings.lake_root)
-    assert job.main(["--run-date", RUN_DATE, "--run-id", "r1"]) == 1
+    assert job.main(["--run-date", RUN_DATE, "--run-id", "r1"]) == 2  # bad input: before any Spark session
     err = capsys.readouterr().err
-    assert "silver_transformation failed: BronzeError:" in err
+    assert f"silver_transformation {RUN_DATE} cannot run: BronzeError:" in err
     assert f"{settings.lake_root}/bronze/clients/ingest_date={RUN_DATE}/_manifest.json" in err
 
 

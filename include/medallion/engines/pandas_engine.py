@@ -15,30 +15,38 @@ How it computes:
   like Java's ``RoundingMode.HALF_UP`` that Spark uses) is done on integers, and cents become
   ``decimal128(18, 2)`` only when a table is written. Percentages and other ratios that the contract
   rounds to 2 decimals are computed exactly on integers too, then stored as ``double``.
-* Outputs follow the lake layout of :mod:`medallion.lake`: one attempt folder per run date, committed
-  by :func:`medallion.lake.commit_attempt`, so readers never see a half-written layer.
-* Independent columns are parsed, and Parquet files written, on a thread pool (Arrow and NumPy
-  kernels release the GIL), so both cores of the target machine are used.
+* Outputs follow the lake layout of :mod:`medallion.lake`: each table is a Delta Lake table whose
+  ``run_date`` partition is replaced in one transaction (:func:`medallion.tables.write_snapshot`,
+  commit metadata: run id, run date, logical date, ``engine: pandas``); a layer's JSON documents
+  are written (:func:`medallion.lake.write_document`) only after all its tables are committed, so
+  readers never see a half-written layer and a document never describes an uncommitted run.
+* Independent columns are parsed on a thread pool (Arrow and NumPy kernels release the GIL), and
+  gold tables are committed by a background thread while the next one is computed, so both cores
+  of the target machine are used.
 
 Formulas, column names, types and units of every output come from issues 3 and 4 and are documented
 once in :mod:`medallion.metrics` (gold) and :mod:`medallion.contract` (silver); a unit test checks the
-gold schemas against the glossary. The same bronze bytes, run date and run id give the same
-Parquet content and JSON documents (no wall-clock value is written).
+gold schemas against the glossary. The same bronze bytes, run date and run id give the same rows
+and the same JSON documents except for the Delta table versions they name (``commit``,
+``silver_versions``), as with the Spark jobs (no wall-clock value is written).
 
-Silver layout (``<lake>/silver/run_date=D/attempt=X/``): ``clients/``, ``purchases/`` (Hive-partitioned
-by ``year_month``), ``_rejects/clients/``, ``_rejects/purchases/``, ``quality_report.json``.
-Gold layout (``<lake>/gold/run_date=D/attempt=X/``): the tables of
-:data:`medallion.contract.GOLD_TABLES` (``fact_sales`` partitioned by ``year_month``),
-``statistical_distributions.json`` and ``gold_summary.json``.
+Silver (``<lake>/silver/``): the Delta tables of :data:`medallion.contract.SILVER_TABLES`
+(``clients``, ``purchases`` with ``year_month`` as a plain column, ``clients_rejects``,
+``purchases_rejects``) and ``_documents/run_date=D/quality_report.json``.
+Gold (``<lake>/gold/``): the Delta tables of :data:`medallion.contract.GOLD_TABLES` and
+``_documents/run_date=D/statistical_distributions.json`` and ``gold_summary.json``.
+Every table is partitioned by ``run_date`` only (:data:`medallion.contract.PARTITION_COLUMN`).
 """
 
 from __future__ import annotations
 
+import math
 import os
-import posixpath
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
@@ -46,12 +54,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.dataset as pads
-import pyarrow.parquet as pq
 
 from medallion import contract as C
 from medallion import lake
 from medallion.config import Settings
+from medallion.tables import last_commit, read_snapshot, write_snapshot
 
 ENGINE = "pandas"
 
@@ -330,12 +337,11 @@ def parse_date(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
 
 # --- reading bronze ---------------------------------------------------------------------------------
 
-def _bronze_file(settings: Settings, dataset: str, run_date: str) -> tuple[str, int]:
-    """(filesystem path, manifest ``data_rows``) of the latest bronze version of ``dataset``."""
+def _bronze_file(settings: Settings, dataset: str, run_date: str) -> tuple[str, dict[str, Any]]:
+    """(filesystem path, manifest) of the latest bronze version of ``dataset``."""
     from medallion.bronze import latest_version
 
-    path, manifest = latest_version(settings, dataset, run_date)
-    return path, int(manifest["data_rows"])
+    return latest_version(settings, dataset, run_date)
 
 
 def _skip_blank_line(row) -> str:
@@ -559,7 +565,7 @@ def clean_purchases(source: pa.Table, client_ids: np.ndarray, run_date: str, run
     rules.fail(C.ORPHAN_CLIENT, rules.valid & ~np.isin(client_col, client_ids))
 
     keep = np.flatnonzero(rules.valid)
-    # written sorted by (year_month, id_purchase), like the Spark job
+    # written sorted by (year_month, id_purchase): fact_table then rarely needs to sort (see there)
     month = days[keep].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     keep = keep[np.lexsort((purchase_ids[keep], month))]
     take = pa.array(keep)
@@ -608,61 +614,46 @@ def quality_summary(clients: dict[str, Any], purchases: dict[str, Any], run_id: 
             "run_id": run_id, "run_date": run_date, "future_dates_policy": future_dates}
 
 
-#: String columns with few distinct values: dictionary-encoded in Parquet (the others are not, so
-#: the writer does not build and then abandon a dictionary for unique values such as emails).
-_DICTIONARY_COLUMNS = frozenset({"product", "country", "year_month", "year_week", "purchase_day_name",
-                                 "rfm_segment", "reason", "run_id", "top_countries"})
+def commit_metadata(run_id: str, run_date: str, logical_date: str | None = None) -> dict[str, str]:
+    """User metadata of this engine's commits: run id, run date, logical date (default: the run
+    date) and ``engine`` (the Spark jobs record ``job`` instead)."""
+    return {"run_id": run_id, "run_date": run_date, "logical_date": logical_date or run_date, "engine": ENGINE}
 
 
-def _write_parquet(fs, table: pa.Table, path: str) -> None:
-    dictionary = [name for name in table.column_names if name in _DICTIONARY_COLUMNS]
-    pq.write_table(table, path, filesystem=fs, compression="snappy", use_dictionary=dictionary)
+def commit_layer(settings: Settings, layer: str, run_date: str, data: Mapping[str, pa.Table],
+                 metadata: Mapping[str, Any]) -> dict[str, int]:
+    """Replace ``run_date``'s partition of each table of ``data`` (one Delta transaction per table).
 
+    The tables are committed concurrently (Parquet encoding and the ``deltalake`` writer release
+    the GIL); the first failure is raised once the others have finished. Write the layer's
+    documents only after this returns.
 
-def _write_table(fs, base: str, table: pa.Table, partition: str | None = None) -> None:
-    """Write ``table`` as Parquet (snappy) under ``base``.
-
-    With ``partition``, the table must be sorted by that column: each run of equal values becomes
-    ``<partition>=<value>/part-00000.parquet`` without the column (Hive layout, as Spark writes it).
+    Returns:
+        ``{table: committed version}`` in the order of ``data``.
     """
-    if partition is None:
-        fs.create_dir(base, recursive=True)
-        _write_parquet(fs, table, posixpath.join(base, "part-00000.parquet"))
-        return
-    encoded = pc.dictionary_encode(table.column(partition)).combine_chunks() \
-        if table.num_rows else None
-    data = table.drop_columns([partition])
-    if encoded is None:
-        fs.create_dir(base, recursive=True)
-        return
-    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    if (np.diff(codes) < 0).any():
-        raise ValueError(f"table written to {base} is not sorted by its partition column {partition}")
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(codes)) + 1, [len(codes)]])
-    labels = encoded.dictionary.to_pylist()
-
-    def write_one(start: int, stop: int) -> None:
-        folder = posixpath.join(base, f"{partition}={labels[codes[start]]}")
-        fs.create_dir(folder, recursive=True)
-        _write_parquet(fs, data.slice(start, stop - start), posixpath.join(folder, "part-00000.parquet"))
-
-    # Parquet encoding releases the GIL: write the partitions on all cores.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for future in [pool.submit(write_one, int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]:
-            future.result()
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix=f"commit-{layer}") as pool:
+        futures = {name: pool.submit(write_snapshot, settings, layer, name, run_date, table, dict(metadata))
+                   for name, table in data.items()}
+    return {name: future.result() for name, future in futures.items()}
 
 
-def run_silver(settings: Settings, run_date: str, run_id: str, future_dates: str | None = None) -> dict[str, Any]:
+def run_silver(settings: Settings, run_date: str, run_id: str, future_dates: str | None = None, *,
+               logical_date: str | None = None) -> dict[str, Any]:
     """Bronze -> silver for ``run_date`` with the pandas engine; returns the quality report.
 
     Reads the latest bronze version of both datasets for the run date, applies the contract
-    (``future_dates`` policy ``reject``/``cap``, default ``settings.future_dates``) and commits a new
-    silver snapshot: ``clients`` (sorted by id_client), ``purchases`` (partitioned by year_month,
-    sorted by year_month, id_purchase), ``_rejects/clients``, ``_rejects/purchases`` (sorted by source_row) and
-    ``quality_report.json`` ``{"clients": ..., "purchases": ..., "summary": ...}`` (per table:
-    ``input_rows, output_rows, rejected_rows, rejects_by_reason, null_values, total_recalculated,
-    future_dates, unknown_values``; see :func:`clean_clients`, :func:`clean_purchases`,
-    :func:`quality_summary`).
+    (``future_dates`` policy ``reject``/``cap``, default ``settings.future_dates``), commits the
+    ``run_date`` partition of the four silver tables (:data:`medallion.contract.SILVER_TABLES`:
+    ``clients`` sorted by id_client, ``purchases`` sorted by year_month, id_purchase, and the
+    rejects tables sorted by source_row; see :func:`commit_layer`), then writes
+    ``quality_report.json`` ``{"clients": ..., "purchases": ..., "summary": ..., "commit": ...}``
+    (per table: ``input_rows, output_rows, rejected_rows, rejects_by_reason, null_values,
+    total_recalculated, future_dates, unknown_values``; see :func:`clean_clients`,
+    :func:`clean_purchases`, :func:`quality_summary`; ``commit``: ``logical_date``,
+    ``table_versions`` and the ``bronze`` files read, as :func:`medallion.spark.silver.run` writes it).
+
+    Args:
+        logical_date: the Airflow logical date recorded in the commits; default ``run_date``.
 
     Raises:
         FileNotFoundError: no bronze data for the run date (raised by :mod:`medallion.bronze`).
@@ -670,13 +661,13 @@ def run_silver(settings: Settings, run_date: str, run_id: str, future_dates: str
     """
     date.fromisoformat(run_date)
     future_dates = future_dates or settings.future_dates
-    fs = lake.filesystem(settings)
-    clients_path, clients_rows = _bronze_file(settings, "clients", run_date)
-    clients_src = read_source(settings, clients_path, "clients", expected_rows=clients_rows)
+    clients_path, clients_manifest = _bronze_file(settings, "clients", run_date)
+    clients_src = read_source(settings, clients_path, "clients", expected_rows=int(clients_manifest["data_rows"]))
     clients, client_rejects, clients_report = clean_clients(clients_src, run_date, run_id, future_dates)
     del clients_src
-    purchases_path, purchases_rows = _bronze_file(settings, "purchases", run_date)
-    purchases_src = read_source(settings, purchases_path, "purchases", expected_rows=purchases_rows)
+    purchases_path, purchases_manifest = _bronze_file(settings, "purchases", run_date)
+    purchases_src = read_source(settings, purchases_path, "purchases",
+                                expected_rows=int(purchases_manifest["data_rows"]))
     client_ids = np.asarray(clients.column("id_client").to_numpy(), dtype=np.int64)
     purchases, purchase_rejects, purchases_report = clean_purchases(
         purchases_src, client_ids, run_date, run_id, future_dates)
@@ -686,39 +677,21 @@ def run_silver(settings: Settings, run_date: str, run_id: str, future_dates: str
         "purchases": purchases_report,
         "summary": quality_summary(clients_report, purchases_report, run_id, run_date, future_dates),
     }
-    attempt = lake.new_attempt_id()
-
-    def path(*parts: str) -> str:
-        return lake.layer_path(settings, "silver", lake.run_date_dir(run_date), attempt, *parts)
-
-    _write_table(fs, path("clients"), clients)
-    _write_table(fs, path("purchases"), purchases, partition="year_month")
-    _write_table(fs, path("_rejects", "clients"), client_rejects)
-    _write_table(fs, path("_rejects", "purchases"), purchase_rejects)
-    lake.write_json(fs, path("quality_report.json"), report)
-    lake.commit_attempt(settings, "silver", run_date, attempt, {"run_id": run_id, "engine": ENGINE})
+    metadata = commit_metadata(run_id, run_date, logical_date)
+    staged = {"clients": clients, "purchases": purchases,
+              C.REJECTS_TABLES["clients"]: client_rejects, C.REJECTS_TABLES["purchases"]: purchase_rejects}
+    versions = commit_layer(settings, "silver", run_date, staged, metadata)
+    report["commit"] = {
+        "logical_date": metadata["logical_date"],
+        "table_versions": versions,
+        "bronze": {m["dataset"]: {"file": m["file"], "version": m["version"], "sha256": m["sha256"]}
+                   for m in (clients_manifest, purchases_manifest)},
+    }
+    lake.write_document(settings, "silver", run_date, "quality_report", report)
     return report
 
 
 # --- gold ---------------------------------------------------------------------------------------------
-
-def read_table(settings: Settings, layer: str, run_date: str, name: str, columns: list[str] | None = None,
-               attempt: str | None = None) -> pa.Table:
-    """Read a table of ``layer`` for ``run_date`` (Hive partitions as string columns).
-
-    ``attempt`` defaults to the committed one. Raises FileNotFoundError when nothing is committed.
-    """
-    fs = lake.filesystem(settings)
-    attempt = attempt or lake.current_attempt(settings, layer, run_date)
-    base = lake.layer_path(settings, layer, lake.run_date_dir(run_date), attempt, name)
-    dataset = pads.dataset(base, filesystem=fs, format="parquet", partitioning="hive",
-                           exclude_invalid_files=False)
-    table = dataset.to_table(columns=columns)
-    for i, field in enumerate(table.schema):
-        if pa.types.is_dictionary(field.type):
-            table = table.set_column(i, field.name, pc.cast(table.column(i), field.type.value_type))
-    return table
-
 
 def iso_calendar(days: np.ndarray) -> dict[str, np.ndarray]:
     """Calendar attributes of day numbers (days since 1970-01-01).
@@ -1136,12 +1109,21 @@ def _money(cents: int | float) -> float:
     return round(float(cents) / 100.0, 2)
 
 
-def _quantile_cents(ordered: np.ndarray, q: float) -> float:
-    """Exact quantile with linear interpolation (pandas default) of sorted integers, same unit."""
-    position = q * (len(ordered) - 1)
-    lower = int(np.floor(position))
-    upper = min(lower + 1, len(ordered) - 1)
-    return float(ordered[lower]) + (float(ordered[upper]) - float(ordered[lower])) * (position - lower)
+def quantile_2dp(ordered: np.ndarray, q: float, per_unit: int = 1) -> float:
+    """Quantile of sorted integers with linear interpolation (pandas' default), rounded half-up to 2 decimals.
+
+    ``ordered`` counts ``1 / per_unit`` of the result's unit (``per_unit`` = 100 for cents ->
+    currency units). Exact: the level is read as the decimal it is written as (``0.95`` = 19/20)
+    and the interpolation and the rounding are done on rationals, as the Spark job does in
+    ``Decimal``; in floating point ``0.95 * 9999`` is ``9499.04999…`` and a quantile of exactly
+    ``….845`` would round down.
+    """
+    position = Fraction(str(q)) * (len(ordered) - 1)
+    lower = math.floor(position)
+    low, high = int(ordered[lower]), int(ordered[min(lower + 1, len(ordered) - 1)])
+    hundredths = (low + (high - low) * (position - lower)) * 100 / per_unit
+    magnitude = math.floor(abs(hundredths) + Fraction(1, 2))
+    return (magnitude if hundredths >= 0 else -magnitude) / 100
 
 
 def _half_up_2dp(value: float) -> float:
@@ -1169,7 +1151,7 @@ def statistical_distributions(fact: Fact) -> dict[str, Any]:
         return _half_up_2dp(float(np.std(cents / 100.0, ddof=1))) if n > 1 else None
 
     def quantile_units(cents, q):
-        return _half_up_2dp(_quantile_cents(cents, q) / 100)
+        return quantile_2dp(cents, q, per_unit=100)
 
     return {
         "order_value_distribution": {
@@ -1180,7 +1162,7 @@ def statistical_distributions(fact: Fact) -> dict[str, Any]:
         },
         "quantity_distribution": {
             "mean": float(ratio_2dp(np.array([quantity.sum()]), np.array([n]))[0]),
-            "median": _half_up_2dp(_quantile_cents(quantity, 0.5)),
+            "median": quantile_2dp(quantity, 0.5),
             "mode": int(np.argmax(counts) + quantity.min()),
             "min": int(quantity[0]), "max": int(quantity[-1]),
         },
@@ -1206,11 +1188,12 @@ def _top(labels: list, revenue: np.ndarray) -> tuple[Any, int]:
 
 
 def gold_summary(fact: Fact, kpis: pd.DataFrame, tables: dict[str, pa.Table], row_counts: dict[str, int],
-                 run_id: str, run_date: str, silver_attempt: str) -> dict[str, Any]:
+                 run_id: str, run_date: str, silver_versions: Mapping[str, int] | None = None) -> dict[str, Any]:
     """gold_summary.json (issue 4; fields in :data:`medallion.metrics.SUMMARY_FIELDS`).
 
     Top product / country by revenue (ties by name), top client by total_spent (ties by id);
-    revenues in currency units.
+    revenues in currency units. ``silver_versions``: the Delta versions of the silver tables the
+    gold tables were built from (``{table: version}``).
     """
     frame = fact.frame
     products = tables["product_analytics"]
@@ -1224,7 +1207,7 @@ def gold_summary(fact: Fact, kpis: pd.DataFrame, tables: dict[str, pa.Table], ro
     return {
         "run_id": run_id,
         "as_of_date": run_date,
-        "silver_attempt": silver_attempt,
+        "silver_versions": dict(silver_versions or {}),
         "fact_sales": {"rows": len(frame), "first_purchase_date": _iso(frame["purchase_date"].min()),
                        "last_purchase_date": _iso(frame["purchase_date"].max())},
         "counts": {"clients": len(kpis), "products": products.num_rows, "countries": countries.num_rows,
@@ -1241,7 +1224,8 @@ def gold_summary(fact: Fact, kpis: pd.DataFrame, tables: dict[str, pa.Table], ro
     }
 
 
-def build_gold(purchases: pa.Table, clients: pa.Table, run_date: str, run_id: str, silver_attempt: str = "",
+def build_gold(purchases: pa.Table, clients: pa.Table, run_date: str, run_id: str,
+               silver_versions: Mapping[str, int] | None = None,
                sink: Callable[[str, pa.Table], None] | None = None
                ) -> tuple[dict[str, pa.Table], dict[str, Any], dict[str, Any]]:
     """All gold tables and documents from silver ``purchases`` and ``clients`` (Arrow tables).
@@ -1275,43 +1259,59 @@ def build_gold(purchases: pa.Table, clients: pa.Table, run_date: str, run_id: st
             tables[name] = table
         del table
     distributions = statistical_distributions(fact)
-    summary = gold_summary(fact, kpis, tables, row_counts, run_id, run_date, silver_attempt)
+    summary = gold_summary(fact, kpis, tables, row_counts, run_id, run_date, silver_versions)
     return tables, distributions, summary
 
 
-def run_gold(settings: Settings, run_date: str, run_id: str) -> dict[str, Any]:
+def run_gold(settings: Settings, run_date: str, run_id: str, *, logical_date: str | None = None) -> dict[str, Any]:
     """Silver -> gold for ``run_date`` with the pandas engine; returns ``gold_summary``.
 
+    Reads the committed silver ``clients`` and ``purchases`` rows of the run date, commits the
+    ``run_date`` partition of every gold table (each one while the next is computed, so that
+    ``fact_sales`` and ``client_kpis`` are not all held in memory), then writes
+    ``statistical_distributions.json`` and ``gold_summary.json``; the summary names the silver
+    versions read (``silver_versions``) and, under ``commit``, the ``logical_date`` and the gold
+    ``table_versions``, as :func:`medallion.spark.gold.run` writes it. Unlike the Spark job there
+    is no gate between building and committing: an error while the tables are built (after the
+    up-front checks) leaves the tables committed so far replaced, and no new documents.
+
+    Args:
+        logical_date: the Airflow logical date recorded in the commits; default ``run_date``.
+
     Raises:
-        FileNotFoundError: silver has no committed snapshot for the run date.
+        FileNotFoundError: silver has no committed output for the run date (names the document).
         ValueError: silver holds no purchase.
     """
     date.fromisoformat(run_date)
-    fs = lake.filesystem(settings)
-    silver_attempt = lake.current_attempt(settings, "silver", run_date)
-    purchases = read_table(settings, "silver", run_date, "purchases", attempt=silver_attempt,
-                           columns=[name for name, _ in C.SILVER_SCHEMAS["purchases"] if name != "year_month"])
-    clients = read_table(settings, "silver", run_date, "clients", attempt=silver_attempt)
-    attempt = lake.new_attempt_id()
+    lake.read_document(settings, "silver", run_date, "quality_report")  # silver committed for the date?
+    silver_versions = {table: last_commit(settings, "silver", table)["version"] for table in ("clients", "purchases")}
+    purchases = read_snapshot(settings, "silver", "purchases", run_date,
+                              columns=[name for name, _ in C.SILVER_SCHEMAS["purchases"] if name != "year_month"])
+    if purchases.num_rows == 0:  # checked before the first commit: nothing of the date is replaced
+        raise ValueError(f"silver purchases hold no row for run date {run_date}: no gold to compute")
+    clients = read_snapshot(settings, "silver", "clients", run_date,
+                            columns=[name for name, _ in C.SILVER_SCHEMAS["clients"]])
+    metadata = commit_metadata(run_id, run_date, logical_date)
 
-    def path(*parts: str) -> str:
-        return lake.layer_path(settings, "gold", lake.run_date_dir(run_date), attempt, *parts)
-
-    # Tables are written by a background thread (Parquet encoding releases the GIL) while the next
-    # aggregate is computed; at most one table waits in memory.
-    with ThreadPoolExecutor(max_workers=1) as writer:
+    # Tables are committed by a background thread (Parquet encoding and the Delta writer release
+    # the GIL) while the next aggregate is computed; at most one table waits in memory.
+    versions: dict[str, int] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit-gold") as writer:
         pending: list = []
 
-        def write(name: str, table: pa.Table) -> None:
-            for future in pending:
-                future.result()
-            pending[:] = [writer.submit(_write_table, fs, path(name), table,
-                                        "year_month" if name == "fact_sales" else None)]
+        def settle() -> None:
+            for name, future in pending:
+                versions[name] = future.result()
+            pending.clear()
 
-        _, distributions, summary = build_gold(purchases, clients, run_date, run_id, silver_attempt, sink=write)
-        for future in pending:
-            future.result()
-    lake.write_json(fs, path("statistical_distributions.json"), distributions)
-    lake.write_json(fs, path("gold_summary.json"), summary)
-    lake.commit_attempt(settings, "gold", run_date, attempt, {"run_id": run_id, "engine": ENGINE})
+        def write(name: str, table: pa.Table) -> None:
+            settle()
+            pending.append((name, writer.submit(write_snapshot, settings, "gold", name, run_date, table, metadata)))
+
+        _, distributions, summary = build_gold(purchases, clients, run_date, run_id, silver_versions, sink=write)
+        settle()
+    summary["commit"] = {"logical_date": metadata["logical_date"],
+                         "table_versions": {name: versions[name] for name in C.GOLD_TABLES}}
+    lake.write_document(settings, "gold", run_date, "statistical_distributions", distributions)
+    lake.write_document(settings, "gold", run_date, "gold_summary", summary)
     return summary

@@ -9,11 +9,60 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib.metadata import version
+from pathlib import Path
 
-from medallion.config import Settings
+from medallion.config import PROJECT_ROOT, Settings
 
 #: hadoop-aws must equal the Hadoop client bundled with the pinned pyspark (hadoop-client-api-3.4.2).
 HADOOP_AWS_PACKAGE = "org.apache.hadoop:hadoop-aws:3.4.2"
+
+#: Spark settings that turn Delta Lake on. One partition for the Delta log's state: the log of a
+#: pipeline table is a few small files, and Delta's default of 50 made every commit a 50-task job.
+DELTA_CONF: dict[str, str] = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.databricks.delta.snapshotPartitions": "1",
+}
+
+
+def delta_jar_names() -> tuple[str, str]:
+    """File names of the Delta Lake jars that match the installed ``delta-spark`` and ``pyspark``.
+
+    Delta publishes one ``delta-spark_<spark major.minor>_2.13`` artifact per Spark line, with the
+    same version as the ``delta-spark`` pip package; ``delta-storage`` comes with it.
+    """
+    delta = version("delta-spark")
+    spark_line = ".".join(version("pyspark").split(".")[:2])
+    return f"delta-spark_{spark_line}_2.13-{delta}.jar", f"delta-storage-{delta}.jar"
+
+
+def delta_jars_dir(environ: dict[str, str] | None = None) -> Path:
+    """Folder of the Delta Lake jars: ``DELTA_JARS_DIR``, else ``<project>/.cache/jars/delta``
+    (where ``make install`` puts them with ``scripts/fetch-delta-jars.sh``)."""
+    env = os.environ if environ is None else environ
+    configured = env.get("DELTA_JARS_DIR", "").strip()
+    return Path(configured) if configured else PROJECT_ROOT / ".cache" / "jars" / "delta"
+
+
+def check_delta_jars(environ: dict[str, str] | None = None) -> None:
+    """Raise when the Delta Lake jars of the installed ``delta-spark`` are not in :func:`delta_jars_dir`.
+
+    Raises:
+        FileNotFoundError: a jar is missing; the message names it and how to fetch it.
+    """
+    folder = delta_jars_dir(environ)
+    expected = delta_jar_names()
+    missing = [name for name in expected if not (folder / name).is_file()]
+    others = sorted(p.name for p in folder.glob("delta-*.jar") if p.name not in expected)
+    if others:
+        raise FileNotFoundError(f"{folder} (DELTA_JARS_DIR) holds Delta Lake jars of another version: "
+                                f"{', '.join(others)}; it must hold exactly {', '.join(expected)}")
+    if missing:
+        raise FileNotFoundError(
+            f"Delta Lake jar(s) {', '.join(missing)} not found in {folder} (DELTA_JARS_DIR): they must match "
+            f"the installed delta-spark {version('delta-spark')} and pyspark {version('pyspark')}; fetch them "
+            f"with `make install` or `scripts/fetch-delta-jars.sh {folder}`")
 
 
 def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, str]:
@@ -23,6 +72,10 @@ def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, st
         settings: Pipeline settings (S3 endpoint and credentials are taken from here).
         python: Interpreter for Python workers (default: this interpreter), so driver and
             executors share the same environment and library.
+
+    Delta Lake is always on (:data:`DELTA_CONF`); its jars (:func:`delta_jars_dir`) are put on the
+    driver and executor classpath, so every node needs them at the same path (the Docker image
+    bakes them in; the local cluster runs from this checkout).
 
     Environment knobs: ``SPARK_SHUFFLE_PARTITIONS`` [8, two per core of the default cluster],
     ``SPARK_JARS`` (comma-separated local jars, e.g. the S3A jars baked into the Docker image) and
@@ -43,15 +96,16 @@ def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, st
         "spark.sql.parquet.compression.codec": "snappy",
         "spark.pyspark.python": python or os.environ.get("PYSPARK_PYTHON", sys.executable),
         "spark.ui.showConsoleProgress": "false",
+        **DELTA_CONF,
     }
     jars = os.environ.get("SPARK_JARS", "").strip()
     packages = os.environ.get("SPARK_JARS_PACKAGES", "").strip()
     classpath = os.environ.get("SPARK_EXTRA_CLASSPATH", "").strip()
     if jars:
         conf["spark.jars"] = jars
-    if classpath:
-        conf["spark.driver.extraClassPath"] = classpath
-        conf["spark.executor.extraClassPath"] = classpath
+    delta_classpath = f"{delta_jars_dir()}/*"
+    conf["spark.driver.extraClassPath"] = f"{delta_classpath}:{classpath}" if classpath else delta_classpath
+    conf["spark.executor.extraClassPath"] = conf["spark.driver.extraClassPath"]
     if settings.is_s3:
         if not jars and not packages and not classpath:
             packages = HADOOP_AWS_PACKAGE

@@ -1,9 +1,9 @@
 """The gold layer on Spark: business tables, statistics and RFM segments from a silver snapshot.
 
 Pure transforms (each takes and returns DataFrames, no I/O) that the unit tests call on tiny
-inputs, plus :func:`run`, which reads the committed silver snapshot of a run date, writes
-``fact_sales`` into a fresh gold attempt, derives every aggregate from the written fact table and
-commits the attempt atomically (:func:`medallion.lake.commit_attempt`).
+inputs, plus :func:`run`, which reads the committed silver rows of a run date, builds
+``fact_sales`` once, derives every aggregate from it, audits the staged tables with the gold gate
+and commits them (Delta Lake, one transaction per table: :mod:`medallion.spark.delta`).
 
 Every output column, its type, unit and formula is documented once in :mod:`medallion.metrics`
 (rendered to ``docs/METRICS.md``). Decimal arithmetic notes, valid for every helper below:
@@ -21,9 +21,7 @@ Every output column, its type, unit and formula is documented once in :mod:`meda
 
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import reduce
@@ -36,8 +34,8 @@ from pyspark.sql.types import DecimalType, StructType
 from medallion import lake
 from medallion.config import Settings
 from medallion.contract import GOLD_TABLES, MONEY_PRECISION, MONEY_SCALE, SILVER_SCHEMAS
-from medallion.metrics import RFM_SEGMENTS, TABLE_KEYS
-from medallion.spark.conf import without_dictionary
+from medallion.metrics import RFM_SEGMENTS
+from medallion.spark import delta
 
 MONEY = DecimalType(MONEY_PRECISION, MONEY_SCALE)
 #: Operand type of exact quotients (see the module docstring).
@@ -53,14 +51,6 @@ TOP_COUNTRIES = 3
 
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _PARTITION_COLUMN = "year_month"
-#: ``spark.sql.files.maxPartitionBytes`` while ``fact_sales`` is built (Spark's default: 128m).
-#: At the benchmark size the ~7 MiB month files of silver purchases become ~10 tasks instead of 3,
-#: so no core idles at the end (the broadcast join and write alone: 62 s -> 38 s). The aggregates
-#: keep the default: with more tasks they shuffle more partial bitmaps and were slower.
-FACT_READ_SPLIT = "32m"
-#: ``fact_sales`` columns written without Parquet dictionary encoding (nearly every value is
-#: distinct within a month file; the fact write at full size: 44-48 s -> 38-41 s).
-PLAIN_FACT_COLUMNS = ("id_purchase", "id_client", "name", "email", "price", "total")
 
 
 # --- Small column helpers -------------------------------------------------------------------------
@@ -354,7 +344,7 @@ def client_kpis(fact: DataFrame, clients: DataFrame, as_of: date | str) -> DataF
     )
     # Computed once: the median and score cut-offs (actions) and the output all read these
     # 1-per-client rows instead of aggregating the fact table again.
-    kpis = kpis.localCheckpoint(eager=True)
+    kpis = kpis.persist()
     median_ranks, score_ranks = _quantile_ranks([0.5]), _score_ranks()
     spent = order_statistics(kpis, "total_spent", lambda n: [*median_ranks(n), *score_ranks(n)])
     median = _interpolated(*spent, [0.5])[0]
@@ -666,16 +656,15 @@ def gold_tables(fact: DataFrame, clients: DataFrame, as_of: date | str, *,
     ``by_product_country`` the :func:`product_country_cube` of ``fact`` when the caller has it
     (:func:`run` shares it with :func:`statistical_distributions`).
 
-    Runs Spark actions when called: the two cubes (small: one row per group and id bucket) are
-    computed once into local checkpoints, each from one scan of ``fact``, and
-    :func:`client_kpis` runs its own.
+    Runs Spark actions when called (:func:`client_kpis`); the two cubes (small: one row per
+    group and id bucket) are persisted, each computed once from one scan of ``fact``.
 
     Raises:
         ValueError: ``as_of`` is not a valid date.
     """
     if by_product_country is None:
-        by_product_country = product_country_cube(fact).localCheckpoint(eager=True)
-    by_day = day_cube(fact).localCheckpoint(eager=True)
+        by_product_country = product_country_cube(fact).persist()
+    by_day = day_cube(fact).persist()
     tables = {
         "fact_sales": fact,
         "client_kpis": client_kpis(fact, clients, as_of),
@@ -714,7 +703,7 @@ def statistical_distributions(fact: DataFrame, *,
     Args:
         fact: ``fact_sales``.
         by_product_country: the :func:`product_country_cube` of ``fact`` when the caller has it
-            (default: computed here into a local checkpoint, one more action): the distinct
+            (default: computed here and persisted, one more action): the distinct
             customers, products and countries are counted from its few thousand rows.
 
     Returns:
@@ -749,7 +738,7 @@ def statistical_distributions(fact: DataFrame, *,
     ).first()
     cube = by_product_country
     if cube is None:
-        cube = product_country_cube(fact).localCheckpoint(eager=True)
+        cube = product_country_cube(fact).persist()
     distinct = cube.agg(F.countDistinct("product").alias("products"),
                         F.countDistinct("country").alias("countries")).first()
     customers = _rollup(cube, [], []).first()["unique_customers"] or 0
@@ -798,14 +787,14 @@ def statistical_distributions(fact: DataFrame, *,
 
 
 def gold_summary(tables: Mapping[str, DataFrame], *, run_id: str, as_of: date | str,
-                 silver_attempt: str | None = None) -> dict[str, Any]:
-    """The run's summary, computed from the gold tables (in :func:`run`, the written ones).
+                 silver_versions: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The run's summary, computed from the gold tables (in :func:`run`, the staged ones).
 
     Args:
         tables: every table of ``GOLD_TABLES`` by name.
         run_id: the pipeline run id.
         as_of: the run date.
-        silver_attempt: the silver snapshot attempt the tables were built from.
+        silver_versions: the Delta versions of the silver tables the gold tables were built from.
 
     Returns:
         A JSON-ready dict with the fields listed in :data:`medallion.metrics.SUMMARY_FIELDS`
@@ -840,7 +829,7 @@ def gold_summary(tables: Mapping[str, DataFrame], *, run_id: str, as_of: date | 
     return {
         "run_id": run_id,
         "as_of_date": _as_date(as_of).isoformat(),
-        "silver_attempt": silver_attempt,
+        "silver_versions": dict(silver_versions or {}),
         "fact_sales": {"rows": rows["fact_sales"], "first_purchase_date": iso(span["first"]),
                        "last_purchase_date": iso(span["last"])},
         "counts": {"clients": rows["client_kpis"], "products": rows["product_analytics"],
@@ -865,112 +854,71 @@ def silver_schema(table: str) -> StructType:
     return StructType.fromDDL(", ".join(f"{name} {kind}" for name, kind in SILVER_SCHEMAS[table]))
 
 
-def read_silver(spark: SparkSession, settings: Settings, run_date: str, table: str,
-                attempt: str | None = None) -> DataFrame:
-    """Read one table of the committed silver snapshot of ``run_date`` with its contract schema.
-
-    ``attempt`` pins the silver attempt folder (default: the committed one), so that several
-    tables are read from the same snapshot.
-
-    The Parquet footer schema is checked first, so a missing or retyped column fails loudly
-    instead of reading as nulls (the partition column ``year_month`` is not checked).
+def read_silver(spark: SparkSession, settings: Settings, run_date: str, table: str) -> DataFrame:
+    """Read the committed silver rows of ``run_date`` of one table, with its contract columns.
 
     Raises:
-        FileNotFoundError: no committed silver snapshot for ``run_date`` (names the pointer file).
-        ValueError: a contract column is missing from the Parquet files or has another type
-            (names the table location and the column).
+        FileNotFoundError: the silver table does not exist.
+        ValueError: a contract column is missing from the table or has another type (names the
+            table and the column).
     """
-    attempt = attempt or lake.current_attempt(settings, "silver", run_date)
-    uri = lake.spark_uri(settings, "silver", lake.run_date_dir(run_date), attempt, table)
-    expected = silver_schema(table)
-    found = {field.name: field.dataType for field in spark.read.parquet(uri).schema.fields}
-    for field in expected.fields:
-        if field.name == _PARTITION_COLUMN:
-            continue
+    frame = delta.read_snapshot(spark, settings, "silver", table, run_date)
+    found = {field.name: field.dataType for field in frame.schema.fields}
+    for field in silver_schema(table).fields:
         if field.name not in found:
-            raise ValueError(f"silver table {table} at {uri}: column {field.name!r} is missing "
+            raise ValueError(f"silver table {table}: column {field.name!r} is missing "
                              f"(found {', '.join(sorted(found))})")
         if found[field.name] != field.dataType:
-            raise ValueError(f"silver table {table} at {uri}: column {field.name!r} has type "
+            raise ValueError(f"silver table {table}: column {field.name!r} has type "
                              f"{found[field.name].simpleString()}, expected {field.dataType.simpleString()}")
-    return spark.read.schema(expected).parquet(uri)
+    return frame.select(*silver_schema(table).fieldNames())
 
 
-def _write_table(name: str, table: DataFrame, uri: str) -> None:
-    """Write one gold table sorted by its key: one file per table.
+def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str, *,
+        logical_date: str | None = None) -> dict[str, Any]:
+    """Build, audit and commit the gold layer of ``run_date`` from its committed silver rows.
 
-    ``fact_sales`` is written partitioned by ``year_month`` without a shuffle: each task writes
-    the months of its input split, sorted by month and key. With the clients broadcast (see
-    :func:`medallion.spark.conf.spark_conf`) and silver month files smaller than a split, that
-    is one file per month; a sort-merge join (a larger clients table) gives one file per month
-    and shuffle partition instead.
-    """
-    keys = list(TABLE_KEYS[name])
-    if name == "fact_sales":
-        writer = without_dictionary(
-            table.sortWithinPartitions(_PARTITION_COLUMN, *keys).write.partitionBy(_PARTITION_COLUMN),
-            PLAIN_FACT_COLUMNS)
-    else:
-        writer = table.repartition(1).sortWithinPartitions(*keys).write
-    writer.parquet(uri)
+    Write–audit–publish in one Spark application: ``fact_sales`` is built once and persisted,
+    every aggregate and ``statistical_distributions`` is derived from it, the **gold gate**
+    validates the seven staged tables and the documents, and only then is each table's
+    ``run_date`` partition committed (:func:`medallion.spark.delta.commit_layer`) and
+    ``statistical_distributions.json`` and ``gold_summary.json`` written to the gold documents.
+    A failed gate raises before anything of the layer is written.
 
-
-@contextmanager
-def _read_split(spark: SparkSession, size: str) -> Iterator[None]:
-    """Set ``spark.sql.files.maxPartitionBytes`` to ``size`` for the block, then restore it."""
-    key = "spark.sql.files.maxPartitionBytes"
-    previous = spark.conf.get(key, None)
-    spark.conf.set(key, size)
-    try:
-        yield
-    finally:
-        if previous is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, previous)
-
-
-def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str) -> dict[str, Any]:
-    """Build and commit the gold layer of ``run_date`` from its committed silver snapshot.
-
-    Writes the seven gold tables (Parquet) and ``statistical_distributions.json`` and
-    ``gold_summary.json`` into a fresh attempt folder under
-    ``gold/run_date=<run_date>/``, then commits it, replacing the previous gold of that date
-    atomically. ``fact_sales`` is written first; every aggregate reads it back from Parquet.
+    Args:
+        logical_date: the Airflow logical date (recorded in the commits); default ``run_date``.
 
     Returns:
-        The ``gold_summary.json`` document.
+        The ``gold_summary.json`` document (with ``commit``: table versions and logical date).
 
     Raises:
         ValueError: ``run_date`` is not ``YYYY-MM-DD`` or a silver column is wrong.
-        FileNotFoundError: no committed silver snapshot for ``run_date``.
+        FileNotFoundError: silver has no committed output for ``run_date`` (names the document).
+        medallion.quality.GateFailed: the gold gate failed (nothing committed).
     """
+    from medallion import quality
+    from medallion.quality.inputs import gold_inputs
+    from medallion.tables import open_table
+
     as_of = _as_date(run_date)
     run_date = as_of.isoformat()
-    silver_attempt = lake.current_attempt(settings, "silver", run_date)
-    clients = read_silver(spark, settings, run_date, "clients", silver_attempt)
-    purchases = read_silver(spark, settings, run_date, "purchases", silver_attempt)
-    attempt = lake.new_attempt_id()
-    base = (lake.run_date_dir(run_date), attempt)
-    fact_uri = lake.spark_uri(settings, "gold", *base, "fact_sales")
-    fact = build_fact_sales(clients, purchases)
-    with _read_split(spark, FACT_READ_SPLIT):
-        _write_table("fact_sales", fact, fact_uri)
-    # Every aggregate reads the written fact table: Parquet gives each one only its columns, and
-    # nothing is held in memory between them (a cache of the 20-column rows cost more to build).
-    fact = spark.read.schema(fact.schema).parquet(fact_uri)
-    by_product_country = product_country_cube(fact).localCheckpoint(eager=True)
-    for name, table in gold_tables(fact, clients, as_of, by_product_country=by_product_country).items():
-        if name != "fact_sales":
-            _write_table(name, table, lake.spark_uri(settings, "gold", *base, name))
+    lake.read_document(settings, "silver", run_date, "quality_report")  # silver committed for the date?
+    silver_versions = {table: open_table(settings, "silver", table).version() for table in ("clients", "purchases")}
+    clients = read_silver(spark, settings, run_date, "clients")
+    purchases = read_silver(spark, settings, run_date, "purchases")
+    # Every aggregate, the statistics and the gate read the fact table: computed once, kept.
+    fact = build_fact_sales(clients, purchases).persist()
+    by_product_country = product_country_cube(fact).persist()
+    staged = {name: table if name == "fact_sales" else table.persist()
+              for name, table in gold_tables(fact, clients, as_of, by_product_country=by_product_country).items()}
     distributions = statistical_distributions(fact, by_product_country=by_product_country)
-    written = {name: spark.read.parquet(lake.spark_uri(settings, "gold", *base, name))
-               for name in GOLD_TABLES}
-    summary = gold_summary(written, run_id=run_id, as_of=as_of, silver_attempt=silver_attempt)
-    fs = lake.filesystem(settings)
-    folder = lake.layer_path(settings, "gold", *base)
-    lake.write_json(fs, posixpath.join(folder, "statistical_distributions.json"), distributions)
-    lake.write_json(fs, posixpath.join(folder, "gold_summary.json"), summary)
-    lake.commit_attempt(settings, "gold", run_date, attempt,
-                        {"run_id": run_id, "silver_attempt": silver_attempt, "tables": summary["tables"]})
+    summary = gold_summary(staged, run_id=run_id, as_of=as_of, silver_versions=silver_versions)
+    with quality.working_context(settings) as context:
+        quality.audit(context, settings, "gold", gold_inputs(staged, distributions), run_date, run_id)
+
+    metadata = delta.commit_metadata(run_id, run_date, logical_date, "gold_aggregation")
+    versions = delta.commit_layer(staged, settings, "gold", run_date, metadata)
+    summary["commit"] = {"logical_date": metadata["logical_date"], "table_versions": versions}
+    lake.write_document(settings, "gold", run_date, "statistical_distributions", distributions)
+    lake.write_document(settings, "gold", run_date, "gold_summary", summary)
     return summary

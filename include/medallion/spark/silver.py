@@ -58,6 +58,7 @@ blank lines skipped: the same definition as the bronze manifest's ``data_rows``,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from typing import Any, Callable, Iterable
@@ -71,6 +72,7 @@ from medallion import bronze, contract, lake
 from medallion.config import Settings
 from medallion.contract import (
     COUNTRIES,
+    DATASETS,
     DATE_FORMATS,
     DECIMAL_PATTERN,
     EMAIL_PATTERN,
@@ -79,11 +81,11 @@ from medallion.contract import (
     INTEGER_PATTERN,
     PRODUCTS,
     REJECT_REASONS,
+    REJECTS_TABLES,
     REQUIRED_COLUMNS,
     SILVER_SCHEMAS,
     SOURCE_COLUMNS,
 )
-from medallion.spark.conf import without_dictionary
 
 #: ASCII whitespace removed at both ends of every field.
 ASCII_WHITESPACE = " \t\n\r\f\x0b"
@@ -93,10 +95,6 @@ MONEY = f"decimal({contract.MONEY_PRECISION},{contract.MONEY_SCALE})"
 _TOTAL_COMPARE = "decimal(38,18)"
 #: Computes a frame once and returns a frame that reads the result.
 Materialise = Callable[[DataFrame], DataFrame]
-#: Silver purchase columns written without Parquet dictionary encoding (nearly all distinct).
-PLAIN_PURCHASE_COLUMNS = ("id_purchase", "id_client", "price", "total")
-#: Folder of the attempt holding the per-row rule frames while the job runs (deleted before commit).
-STAGING = "_staging"
 
 
 class SilverError(ValueError):
@@ -193,7 +191,7 @@ def _mark_first(df: DataFrame, reason_col: str, key: str, reason: str) -> DataFr
                 .agg(F.min("source_row").alias("_dup_first"), F.count(F.lit(1)).alias("_dup_n"))
                 .where(F.col("_dup_n") > 1).drop("_dup_n"))
     # Computed once: every later action (stats, each write) reuses it instead of aggregating again.
-    repeated = _checkpoint(repeated)
+    repeated = repeated.persist()
     joined = df.join(F.broadcast(repeated), F.col(key) == F.col("_dup_key"), "left")
     later = F.col(reason_col).isNull() & F.coalesce(F.col("source_row") != F.col("_dup_first"), F.lit(False))
     return joined.withColumn(reason_col, F.when(later, F.lit(reason)).otherwise(F.col(reason_col))) \
@@ -226,16 +224,14 @@ def _stats(flagged: DataFrame, dataset: str, extra: dict[str, Column]) -> dict[s
     }
 
 
-def _checkpoint(rows: DataFrame) -> DataFrame:
-    """``rows`` computed now, once, and kept serialized on the executors' local disks.
+def _persisted(rows: DataFrame) -> DataFrame:
+    """``rows`` kept on the executors' local disks once computed (by the first action that reads them).
 
-    A local checkpoint stores the computed rows as they are; Spark's columnar cache (``cache()``)
-    took three times longer to build for these wide, string-heavy frames, and keeping the rows
-    in memory (~4 GB for 10M purchases) made the block manager evict and spill: on disk the full
-    silver run was ~10 % faster and needs no executor memory for it. The lineage is cut, so a
-    lost executor fails the job (the Airflow task retries it).
+    Serialized on disk rather than in memory: the per-row rule frames are wide and string-heavy,
+    and keeping them in memory made the block manager evict and spill. Unlike a checkpoint, the
+    lineage is kept, so blocks lost with an executor are recomputed from the bronze file.
     """
-    return rows.localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
+    return rows.persist(StorageLevel.DISK_ONLY)
 
 
 def _rejects(flagged: DataFrame, dataset: str, run_id: str) -> DataFrame:
@@ -268,8 +264,8 @@ def clean_clients(raw_df: DataFrame, run_date: str, future_dates: str = "reject"
         future_dates: ``reject`` or ``cap``.
         countries: Canonical country vocabulary (default ``contract.COUNTRIES``).
         run_id: Written in the rejects' ``run_id`` column.
-        materialise: Computes the per-row rule frame once and returns a frame that reads the
-            result (default: a local checkpoint on disk; :func:`run` stages it as Parquet).
+        materialise: Keeps the per-row rule frame once computed and returns a frame that reads
+            the result (default: persisted on the executors' disks).
 
     Returns:
         ``(clean_df, rejects_df, stats)``: ``clean_df`` has ``SILVER_SCHEMAS["clients"]``
@@ -316,7 +312,7 @@ def clean_clients(raw_df: DataFrame, run_date: str, future_dates: str = "reject"
         F.coalesce(F.col("_country"), F.col("_t_country")).alias("_out_country"),
         F.col("_country").isNull().alias("_unknown"),
     )
-    rows = (materialise or _checkpoint)(rows)
+    rows = (materialise or _persisted)(rows)
     flagged = _mark_first(rows, "_reason", "_out_id_client", contract.DUPLICATE_ID)
     flagged = _mark_first(flagged, "_reason", "_out_email", contract.DUPLICATE_EMAIL)
     kept = F.col("_reason").isNull()
@@ -380,7 +376,7 @@ def clean_purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, fut
     df = df.withColumn("_future", ~missing & ~bad_id & ~bad_number & _not(bad_amount) & ~bad_date & future)
     # The client ids (2M at the seed's size: ~16 MB) are broadcast into the per-row pass, so the
     # orphan flag is computed once with the other rules.
-    known = F.broadcast(_checkpoint(clients_df.select(F.col("id_client").cast("bigint").alias("_known_client"))))
+    known = F.broadcast(clients_df.select(F.col("id_client").cast("bigint").alias("_known_client")))
     df = df.join(known, F.col("_cid") == F.col("_known_client"), "left")
     source_total = F.when(total_text.rlike(DECIMAL_PATTERN), total_text.try_cast(_TOTAL_COMPARE))
     date_out = F.when(F.col("_future"), run_day).otherwise(F.col("_date"))
@@ -406,7 +402,7 @@ def clean_purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, fut
         F.coalesce(source_total != F.col("_total"), F.lit(True)).alias("_recalculated"),
         F.col("_known_client").isNull().alias("_orphan"),
     )
-    rows = (materialise or _checkpoint)(rows)
+    rows = (materialise or _persisted)(rows)
     flagged = _mark_first(rows, "_reason", "_out_id_purchase", contract.DUPLICATE_ID)
     flagged = flagged.withColumn("_reason", F.when(F.col("_reason").isNull() & F.col("_orphan"),
                                                    F.lit(contract.ORPHAN_CLIENT)).otherwise(F.col("_reason")))
@@ -452,20 +448,33 @@ def with_source_row(df: DataFrame) -> tuple[DataFrame, int]:
     return tagged.withColumn("source_row", source_row.cast("bigint")).drop("_mid", "_block"), before
 
 
-def read_bronze(spark: SparkSession, settings: Settings, dataset: str, run_date: str) -> tuple[DataFrame, dict[str, Any]]:
-    """Read the latest bronze version of ``dataset`` for ``run_date`` as strings with ``source_row``.
+@dataclass
+class BronzeRead:
+    """One bronze file as the silver job reads it.
+
+    Attributes:
+        raw: every column of the file by its header name (extra columns named ``_extra<i>``), as
+            strings: what the bronze gate validates.
+        rows: the contract columns as strings plus ``source_row`` (bigint): the rules' input.
+        manifest: the bronze manifest of the file (``data_rows``, ``sha256``, ``version``…).
+    """
+
+    raw: DataFrame
+    rows: DataFrame
+    manifest: dict[str, Any]
+
+
+def read_bronze(spark: SparkSession, settings: Settings, dataset: str, run_date: str) -> BronzeRead:
+    """Read the latest bronze version of ``dataset`` for ``run_date`` as strings.
 
     The header line is read first (through :mod:`medallion.lake`) and becomes an explicit
     all-string schema in the file's column order (Spark's CSV reader maps columns by position);
-    the contract columns are then selected by name (extra columns dropped).
-
-    Returns:
-        ``(DataFrame of the contract columns as strings + source_row bigint, bronze manifest)``.
+    the contract columns are then selected by name (extra columns dropped) and numbered. Whether
+    Spark reads as many rows as the manifest counts is the bronze gate's check.
 
     Raises:
         medallion.bronze.BronzeError: no bronze data for the date, or the file's header lacks a
             contract column (message names the file).
-        SilverError: Spark read a different number of rows than the manifest's ``data_rows``.
     """
     path, manifest = bronze.latest_version(settings, dataset, run_date)
     fs = lake.filesystem(settings)
@@ -482,12 +491,8 @@ def read_bronze(spark: SparkSession, settings: Settings, dataset: str, run_date:
            .option("header", True).option("enforceSchema", True).option("mode", "PERMISSIVE")
            .option("encoding", "UTF-8").option("quote", '"').option("escape", '"')
            .csv(uri))
-    raw = raw.select(*SOURCE_COLUMNS[dataset])
-    numbered, rows = with_source_row(raw)
-    if rows != manifest["data_rows"]:
-        raise SilverError(f"{where}: Spark read {rows} data rows but the bronze manifest counts "
-                          f"{manifest['data_rows']}; the file may hold multi-line quoted fields")
-    return numbered, manifest
+    numbered, _ = with_source_row(raw.select(*SOURCE_COLUMNS[dataset]))
+    return BronzeRead(raw, numbered, manifest)
 
 
 # --- The job -----------------------------------------------------------------------------------
@@ -503,73 +508,12 @@ def data_quality_score(output_rows: int, input_rows: int) -> float:
     return float((Decimal(output_rows) * 100 / Decimal(input_rows)).quantize(Decimal("0.01"), ROUND_HALF_UP))
 
 
-def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
-        future_dates: str | None = None) -> dict[str, Any]:
-    """Build the silver snapshot of ``run_date`` from the latest bronze versions and commit it.
-
-    Writes, under a fresh attempt folder ``silver/run_date=<d>/attempt=<id>/``: ``clients``
-    (Parquet, one file sorted by ``id_client``), ``purchases`` (Parquet partitioned by ``year_month``, one
-    file per month sorted by ``id_purchase``), ``_rejects/clients`` and ``_rejects/purchases`` (Parquet,
-    one file each, sorted by ``source_row``) and ``quality_report.json``; then commits the attempt with
-    :func:`medallion.lake.commit_attempt` (readers see the old or the new snapshot, never a
-    half-written one). The per-row rule frames are staged meanwhile in the attempt's ``_staging``
-    folder, deleted before the commit. The same bronze bytes, run date and run id give the same Parquet content and
-    report (no wall-clock value is written).
-
-    Args:
-        future_dates: ``reject`` or ``cap``; default ``settings.future_dates``.
-
-    Returns:
-        The quality report: ``{"clients": stats, "purchases": stats, "summary":
-        {"total_input_rows", "total_output_rows", "data_quality_score" (percent, 2 decimals),
-        "run_id", "run_date", "future_dates_policy"}}`` (stats: module docstring).
-
-    Raises:
-        medallion.bronze.BronzeError: bronze data missing for the date, or a header without a
-            contract column (message names the file).
-        SilverError: Spark's row count differs from the bronze manifest.
-    """
-    policy = future_dates or settings.future_dates
-    _check_policy(policy)
-    raw_clients, clients_manifest = read_bronze(spark, settings, "clients", run_date)
-    raw_purchases, purchases_manifest = read_bronze(spark, settings, "purchases", run_date)
-
-    attempt = lake.new_attempt_id()
-    base = (lake.run_date_dir(run_date), attempt)
-
-    def uri(*parts: str) -> str:
-        return lake.spark_uri(settings, "silver", *base, *parts)
-
-    def staged(name: str) -> Materialise:
-        # The per-row rule frame (source strings, flags, typed values) is written once as Parquet
-        # inside the attempt; each later pass (duplicates, stats, every write) reads only the
-        # columns it needs. Silver took 144 s this way at the seed's size against 167 s with
-        # local checkpoints, and the lake is storage that every executor of a cluster can reach.
-        def write(rows: DataFrame) -> DataFrame:
-            # Without dictionary encoding: the staged source strings are nearly all distinct, so
-            # the writer would build dictionaries only to drop them.
-            rows.write.option("parquet.enable.dictionary", "false").parquet(uri(STAGING, name))
-            return spark.read.schema(rows.schema).parquet(uri(STAGING, name))
-        return write
-
-    clients, client_rejects, client_stats = clean_clients(
-        raw_clients, run_date, policy, run_id=run_id, materialise=staged("clients"))
-    purchases, purchase_rejects, purchase_stats = clean_purchases(
-        raw_purchases, clients, run_date, policy, run_id=run_id, materialise=staged("purchases"))
-
-    # One sorted file per table (one per month for purchases): a single-partition sort needs one
-    # pass over the input, where orderBy would add a sampling pass for its range partitioner.
-    clients.repartition(1).sortWithinPartitions("id_client").write.parquet(uri("clients"))
-    # One task per month (hash on year_month), sorted by id within: exactly one file per month
-    # folder, whose bytes do not depend on how the shuffle was sampled or coalesced.
-    without_dictionary(purchases.repartition("year_month").sortWithinPartitions("year_month", "id_purchase")
-                       .write.partitionBy("year_month"), PLAIN_PURCHASE_COLUMNS).parquet(uri("purchases"))
-    client_rejects.repartition(1).sortWithinPartitions("source_row").write.parquet(uri("_rejects", "clients"))
-    purchase_rejects.repartition(1).sortWithinPartitions("source_row").write.parquet(uri("_rejects", "purchases"))
-
+def quality_report(client_stats: dict[str, Any], purchase_stats: dict[str, Any], run_id: str, run_date: str,
+                   policy: str) -> dict[str, Any]:
+    """``quality_report.json``: each table's statistics and a summary with the data-quality score."""
     total_in = client_stats["input_rows"] + purchase_stats["input_rows"]
     total_out = client_stats["output_rows"] + purchase_stats["output_rows"]
-    report = {
+    return {
         "clients": client_stats,
         "purchases": purchase_stats,
         "summary": {
@@ -581,28 +525,77 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
             "future_dates_policy": policy,
         },
     }
-    fs = lake.filesystem(settings)
-    fs.delete_dir(lake.layer_path(settings, "silver", *base, STAGING))
-    lake.write_json(fs, lake.layer_path(settings, "silver", *base, "quality_report.json"), report)
-    lake.commit_attempt(settings, "silver", run_date, attempt, {
-        "run_id": run_id,
-        "run_date": run_date,
-        "bronze": {m["dataset"]: {"file": m["file"], "version": m["version"], "sha256": m["sha256"]}
-                   for m in (clients_manifest, purchases_manifest)},
-    })
+
+
+def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
+        future_dates: str | None = None, *, logical_date: str | None = None) -> dict[str, Any]:
+    """Build, audit and commit the silver layer of ``run_date`` from the latest bronze versions.
+
+    Write–audit–publish in one Spark application:
+
+    1. read both bronze files and run the **bronze gate** on them, before any transform;
+    2. apply the rules and stage the four tables (``purchases``, ``clients``, ``purchases_rejects``,
+       ``clients_rejects``: persisted, nothing written) and the quality report;
+    3. run the **silver gate** on what is staged;
+    4. only then commit each table's ``run_date`` partition (:func:`medallion.spark.delta.commit_layer`,
+       with run id, run date and logical date in the commit metadata) and write
+       ``quality_report.json`` (with the committed table versions) to the silver documents.
+
+    A failed gate raises before anything of the layer is written: readers keep the previous snapshot.
+    The same bronze bytes and run date give the same rows and report.
+
+    Args:
+        future_dates: ``reject`` or ``cap``; default ``settings.future_dates``.
+        logical_date: the Airflow logical date (recorded in the commits); default ``run_date``.
+
+    Returns:
+        The quality report: ``{"clients": stats, "purchases": stats, "summary":
+        {"total_input_rows", "total_output_rows", "data_quality_score" (percent, 2 decimals),
+        "run_id", "run_date", "future_dates_policy"}, "commit": {"table_versions", "bronze",
+        "logical_date"}}`` (stats: module docstring).
+
+    Raises:
+        medallion.bronze.BronzeError: bronze data missing for the date, or a header without a
+            contract column (message names the file).
+        medallion.quality.GateFailed: the bronze or the silver gate failed (nothing committed).
+    """
+    from medallion import quality
+    from medallion.quality.inputs import bronze_inputs, silver_inputs
+    from medallion.spark import delta
+
+    policy = future_dates or settings.future_dates
+    _check_policy(policy)
+    with quality.working_context(settings) as context:
+        bronze_reads = {dataset: read_bronze(spark, settings, dataset, run_date) for dataset in DATASETS}
+        quality.audit(context, settings, "bronze", bronze_inputs(
+            {d: b.raw for d, b in bronze_reads.items()}, {d: b.manifest for d, b in bronze_reads.items()}),
+            run_date, run_id)
+
+        clients, client_rejects, client_stats = clean_clients(
+            bronze_reads["clients"].rows, run_date, policy, run_id=run_id)
+        clients = clients.persist()
+        purchases, purchase_rejects, purchase_stats = clean_purchases(
+            bronze_reads["purchases"].rows, clients, run_date, policy, run_id=run_id)
+        staged = {"purchases": purchases.persist(), "clients": clients,  # largest first: see commit_layer
+                  REJECTS_TABLES["purchases"]: purchase_rejects.persist(),
+                  REJECTS_TABLES["clients"]: client_rejects.persist()}
+        report = quality_report(client_stats, purchase_stats, run_id, run_date, policy)
+        quality.audit(context, settings, "silver",
+                      silver_inputs(staged, report, run_date, settings.reject_threshold_pct), run_date, run_id)
+
+    metadata = delta.commit_metadata(run_id, run_date, logical_date, "silver_transformation")
+    versions = delta.commit_layer(staged, settings, "silver", run_date, metadata)
+    report["commit"] = {
+        "logical_date": metadata["logical_date"],
+        "table_versions": versions,
+        "bronze": {b.manifest["dataset"]: {"file": b.manifest["file"], "version": b.manifest["version"],
+                                           "sha256": b.manifest["sha256"]} for b in bronze_reads.values()},
+    }
+    lake.write_document(settings, "silver", run_date, "quality_report", report)
     return report
 
 
-def silver_uri(settings: Settings, run_date: str, table: str) -> str:
-    """Spark URI of a committed silver table (``clients``, ``purchases``, ``_rejects/<dataset>``).
-
-    Raises:
-        FileNotFoundError: silver has no committed snapshot for ``run_date``.
-    """
-    return lake.spark_uri(settings, "silver", *lake.snapshot_parts(settings, "silver", run_date, *table.split("/")))
-
-
 __all__ = [
-    "ASCII_WHITESPACE", "MONEY", "SilverError", "clean_clients", "clean_purchases", "data_quality_score",
-    "parse_date", "read_bronze", "run", "silver_uri", "with_source_row",
+    "ASCII_WHITESPACE", "BronzeRead", "MONEY", "SilverError", "clean_clients", "clean_purchases",
+    "data_quality_score", "parse_date", "quality_report", "read_bronze", "run", "with_source_row",
 ]

@@ -1,30 +1,30 @@
-"""The gold job (spark_jobs/gold_aggregation.py) on the local standalone cluster.
+"""The gold job (:func:`medallion.spark.gold.run`, what spark_jobs/gold_aggregation.py runs) on real Delta tables.
 
-Silver snapshots are written here with pyarrow (the seed's CSV files, which are clean, and a
-seeded random data set), so the job is tested on its own. Every expected number is recounted in
-the test from the input rows with the csv module and Decimal, independently of the code under
-test; the gold output is read back with pyarrow, not Spark.
+The job runs in the test session's Spark (``local[2]``); the end-to-end tier runs the same code
+through spark-submit on the local standalone cluster.
+
+Silver is written here without Spark (``deltalake``: the seed's CSV files, which are clean, and a
+seeded random data set, as two run dates of one lake), so the job is tested on its own. Every
+expected number is recounted in the test from the input rows with the csv module and Decimal,
+independently of the code under test; the gold output is read back with ``deltalake``, and Spark's
+own read of every table must give the same rows.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
-import posixpath
 import random
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from medallion import lake
+from medallion import lake, tables
 from medallion.config import Settings
 from medallion.contract import COUNTRIES, GOLD_TABLES, PRODUCT_PRICE_RANGES
+from medallion.spark import gold
 from tests.conftest import SEED_DATA
 
 SEED_RUN_DATE = "2026-11-29"
@@ -41,15 +41,13 @@ PURCHASES_SCHEMA = pa.schema([("id_purchase", pa.int64()), ("id_client", pa.int6
 
 
 def write_silver(settings: Settings, run_date: str, clients: list[dict], purchases: list[dict]) -> None:
-    """Write and commit a silver snapshot (clients, purchases partitioned by year_month)."""
-    attempt = lake.new_attempt_id()
-    base = lake.layer_path(settings, "silver", lake.run_date_dir(run_date), attempt)
-    Path(base, "clients").mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist(clients, CLIENTS_SCHEMA), f"{base}/clients/part-0.parquet")
+    """Commit silver clients and purchases for ``run_date`` and its quality report, as the silver job would."""
     rows = [{**p, "year_month": p["purchase_date"].strftime("%Y-%m")} for p in purchases]
-    pq.write_to_dataset(pa.Table.from_pylist(rows, PURCHASES_SCHEMA), f"{base}/purchases",
-                        partition_cols=["year_month"])
-    lake.commit_attempt(settings, "silver", run_date, attempt, {"run_id": "test-silver"})
+    tables.write_snapshot(settings, "silver", "clients", run_date, pa.Table.from_pylist(clients, CLIENTS_SCHEMA),
+                          {"run_id": "test-silver"})
+    tables.write_snapshot(settings, "silver", "purchases", run_date, pa.Table.from_pylist(rows, PURCHASES_SCHEMA),
+                          {"run_id": "test-silver"})
+    lake.write_document(settings, "silver", run_date, "quality_report", {"summary": {"run_id": "test-silver"}})
 
 
 def seed_rows() -> tuple[list[dict], list[dict]]:
@@ -85,49 +83,15 @@ def generated_rows(seed: int = 20250301) -> tuple[list[dict], list[dict]]:
     return clients, purchases
 
 
-def submit_gold(cluster, settings: Settings, run_date: str, run_id: str):
-    return cluster.submit("gold_aggregation.py", "--run-date", run_date, "--run-id", run_id,
-                          settings=settings)
+def read_gold(settings: Settings, run_date: str) -> tuple[dict[str, list[dict]], dict, dict]:
+    rows = {name: tables.read_snapshot(settings, "gold", name, run_date).to_pylist() for name in GOLD_TABLES}
+    stats = lake.read_document(settings, "gold", run_date, "statistical_distributions")
+    summary = lake.read_document(settings, "gold", run_date, "gold_summary")
+    return rows, stats, summary
 
 
-def gold_dir(settings: Settings, run_date: str) -> str:
-    return lake.layer_path(settings, "gold", *lake.snapshot_parts(settings, "gold", run_date))
-
-
-def read_gold(folder: str) -> tuple[dict[str, list[dict]], dict, dict]:
-    tables = {name: pq.read_table(posixpath.join(folder, name)).to_pylist() for name in GOLD_TABLES}
-    stats = json.loads(Path(folder, "statistical_distributions.json").read_text(encoding="utf-8"))
-    summary = json.loads(Path(folder, "gold_summary.json").read_text(encoding="utf-8"))
-    return tables, stats, summary
-
-
-def parquet_fingerprint(data: bytes, path: Path) -> bytes:
-    """The bytes of a Parquet file with its footer's encodings lists put in sorted order.
-
-    parquet-mr keeps each column chunk's encodings in a Java HashSet whose iteration order
-    depends on identity hash codes, so two JVMs may list the same encodings in another order;
-    everything else (data pages, schema, statistics, key-value metadata) must be identical.
-    """
-    footer_length = int.from_bytes(data[-8:-4], "little")
-    body = data[: len(data) - 8 - footer_length]
-    footer = pq.ParquetFile(path).metadata.to_dict()
-    for group in footer["row_groups"]:
-        for column in group["columns"]:
-            column["encodings"] = sorted(column["encodings"])
-    key_values = pq.ParquetFile(path).metadata.metadata
-    return body + json.dumps([footer, sorted(key_values.items())], sort_keys=True, default=str).encode()
-
-
-def content_digest(folder: str) -> dict[str, list[str]]:
-    """sha256 of every Parquet and JSON file, per folder (part-file names hold random ids)."""
-    digests: dict[str, list[str]] = defaultdict(list)
-    for path in sorted(Path(folder).rglob("*")):
-        if path.is_file() and path.suffix in {".parquet", ".json"}:
-            data = path.read_bytes()
-            if path.suffix == ".parquet":
-                data = parquet_fingerprint(data, path)
-            digests[str(path.parent.relative_to(folder))].append(hashlib.sha256(data).hexdigest())
-    return {key: sorted(values) for key, values in digests.items()}
+def sorted_rows(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda row: [str(value) for value in row.values()])
 
 
 def assert_reconciles(tables: dict[str, list[dict]], stats: dict, summary: dict,
@@ -164,25 +128,29 @@ def assert_reconciles(tables: dict[str, list[dict]], stats: dict, summary: dict,
 
 
 @pytest.fixture(scope="module")
-def seed_run(spark_cluster, tmp_path_factory):
-    settings = Settings(lake_root=str(tmp_path_factory.mktemp("gold-seed") / "lake"))
-    clients, purchases = seed_rows()
-    write_silver(settings, SEED_RUN_DATE, clients, purchases)
-    result = submit_gold(spark_cluster, settings, SEED_RUN_DATE, "seed-run")
-    assert result.returncode == 0, result.stderr[-4000:]
-    return settings, clients, purchases, result
+def gold_lake(spark, tmp_path_factory):
+    """One lake, two run dates: the seed's silver (run date SEED_RUN_DATE) and a generated one."""
+    settings = Settings(lake_root=str(tmp_path_factory.mktemp("gold") / "lake"))
+    seed = seed_rows()
+    generated = generated_rows()
+    write_silver(settings, SEED_RUN_DATE, *seed)
+    write_silver(settings, GENERATED_RUN_DATE, *generated)
+    summaries = {run_date: gold.run(spark, settings, run_date, run_id, logical_date="2026-12-01")
+                 for run_date, run_id in ((SEED_RUN_DATE, "seed-run"), (GENERATED_RUN_DATE, "generated-run"))}
+    return settings, {SEED_RUN_DATE: seed, GENERATED_RUN_DATE: generated}, summaries
 
 
-def test_gold_job_on_the_seed_reconciles(seed_run):
-    settings, _, purchases, result = seed_run
-    tables, stats, summary = read_gold(gold_dir(settings, SEED_RUN_DATE))
-    assert_reconciles(tables, stats, summary, purchases)
-    assert "gold_aggregation 2026-11-29 (run seed-run)" in result.stdout
+def test_gold_job_on_the_seed_reconciles(gold_lake):
+    settings, inputs, summaries = gold_lake
+    tables_, stats, summary = read_gold(settings, SEED_RUN_DATE)
+    assert_reconciles(tables_, stats, summary, inputs[SEED_RUN_DATE][1])
+    assert summary == summaries[SEED_RUN_DATE]  # the document is what the job returned
 
 
-def test_gold_job_seed_values_recounted_from_the_csv(seed_run):
-    settings, clients, purchases, _ = seed_run
-    tables, stats, summary = read_gold(gold_dir(settings, SEED_RUN_DATE))
+def test_gold_job_seed_values_recounted_from_the_csv(gold_lake):
+    settings, inputs, _ = gold_lake
+    clients, purchases = inputs[SEED_RUN_DATE]
+    tables_, stats, summary = read_gold(settings, SEED_RUN_DATE)
     revenue = sum(p["total"] for p in purchases)
     assert stats["overall_metrics"]["total_revenue"] == float(revenue)
     product_revenue: dict[str, Decimal] = defaultdict(Decimal)
@@ -190,11 +158,11 @@ def test_gold_job_seed_values_recounted_from_the_csv(seed_run):
         product_revenue[p["product"]] += p["total"]
     top_product, top_revenue = sorted(product_revenue.items(), key=lambda kv: (-kv[1], kv[0]))[0]
     assert summary["top_product"] == {"product": top_product, "total_revenue": float(top_revenue)}
-    products = {row["product"]: row for row in tables["product_analytics"]}
+    products = {row["product"]: row for row in tables_["product_analytics"]}
     assert {name: row["total_revenue"] for name, row in products.items()} == dict(product_revenue)
 
     mine = [p for p in purchases if p["id_client"] == 1]
-    kpi = next(row for row in tables["client_kpis"] if row["id_client"] == 1)
+    kpi = next(row for row in tables_["client_kpis"] if row["id_client"] == 1)
     spent = sum(p["total"] for p in mine)
     assert kpi["total_spent"] == spent
     assert kpi["total_purchases"] == len(mine)
@@ -211,36 +179,50 @@ def test_gold_job_seed_values_recounted_from_the_csv(seed_run):
     assert stats["quantity_distribution"]["mode"] == min(q for q, n in quantities.items() if n == top_count)
 
 
-def test_rerun_replaces_the_gold_of_the_date_with_the_same_bytes(seed_run, spark_cluster):
-    """Same silver and run date -> same files (up to parquet-mr's encodings order, see above)."""
-    settings, _, _, _ = seed_run
-    first_dir = gold_dir(settings, SEED_RUN_DATE)
-    first_digest = content_digest(first_dir)
-    result = submit_gold(spark_cluster, settings, SEED_RUN_DATE, "seed-run")
-    assert result.returncode == 0, result.stderr[-4000:]
-    second_dir = gold_dir(settings, SEED_RUN_DATE)
-    assert second_dir != first_dir
-    assert not Path(first_dir).exists(), "the superseded attempt is deleted after the commit"
-    assert content_digest(second_dir) == first_digest
-    assert len(first_digest["fact_sales/year_month=2025-01"]) == 1  # one file per month
-
-
-def test_gold_job_on_generated_data_reconciles(spark_cluster, tmp_path_factory):
-    settings = Settings(lake_root=str(tmp_path_factory.mktemp("gold-generated") / "lake"))
-    clients, purchases = generated_rows()
-    write_silver(settings, GENERATED_RUN_DATE, clients, purchases)
-    result = submit_gold(spark_cluster, settings, GENERATED_RUN_DATE, "generated-run")
-    assert result.returncode == 0, result.stderr[-4000:]
-    tables, stats, summary = read_gold(gold_dir(settings, GENERATED_RUN_DATE))
-    assert_reconciles(tables, stats, summary, purchases)
+def test_gold_job_on_generated_data_reconciles(gold_lake):
+    settings, inputs, _ = gold_lake
+    tables_, stats, summary = read_gold(settings, GENERATED_RUN_DATE)
+    assert_reconciles(tables_, stats, summary, inputs[GENERATED_RUN_DATE][1])
     assert summary["as_of_date"] == GENERATED_RUN_DATE and summary["run_id"] == "generated-run"
 
 
-def test_gold_job_without_silver_fails_naming_the_missing_path(spark_cluster, tmp_path):
-    settings = Settings(lake_root=str(tmp_path / "lake"))
-    result = submit_gold(spark_cluster, settings, "2026-11-28", "no-silver")
-    assert result.returncode == 1
-    # The job prints to its stderr, which spark-submit's PythonRunner merges into its own stdout.
-    output = result.stdout + result.stderr
-    assert "gold_aggregation failed for run date 2026-11-28: FileNotFoundError" in output
-    assert f"{settings.lake_root}/silver/run_date=2026-11-28/_current.json is missing" in output
+def test_each_run_date_is_a_partition_committed_with_the_run_in_its_metadata(gold_lake):
+    settings, _, _ = gold_lake
+    for table in GOLD_TABLES:
+        history = tables.open_table(settings, "gold", table).history()
+        writes = [(commit["operationParameters"]["predicate"], commit["userMetadata"]) for commit in reversed(history)]
+        assert [predicate for predicate, _ in writes] == [
+            f"run_date = DATE'{SEED_RUN_DATE}'", f"run_date = DATE'{GENERATED_RUN_DATE}'"], table
+        assert '"logical_date": "2026-12-01"' in writes[0][1] and '"run_id": "seed-run"' in writes[0][1]
+        assert '"job": "gold_aggregation"' in writes[1][1] and '"run_id": "generated-run"' in writes[1][1]
+    summary = lake.read_document(settings, "gold", SEED_RUN_DATE, "gold_summary")
+    assert summary["commit"] == {"logical_date": "2026-12-01", "table_versions": {t: 0 for t in GOLD_TABLES}}
+    assert summary["silver_versions"] == {"clients": 1, "purchases": 1}  # silver of both dates was committed first
+
+
+def test_every_gold_table_reads_the_same_with_deltalake_and_spark(gold_lake, spark):
+    settings, _, _ = gold_lake
+    from medallion.spark.delta import read_snapshot
+
+    for run_date in (SEED_RUN_DATE, GENERATED_RUN_DATE):
+        for table in GOLD_TABLES:
+            with_deltalake = tables.read_snapshot(settings, "gold", table, run_date)
+            with_spark = read_snapshot(spark, settings, "gold", table, run_date)
+            assert with_spark.columns == with_deltalake.column_names, table
+            assert sorted_rows([row.asDict() for row in with_spark.collect()]) == \
+                sorted_rows(with_deltalake.to_pylist()), (table, run_date)
+
+
+def test_rerun_of_a_date_replaces_only_its_partition_with_the_same_rows(gold_lake, spark):
+    settings, _, _ = gold_lake
+    before = {d: read_gold(settings, d) for d in (SEED_RUN_DATE, GENERATED_RUN_DATE)}
+    gold.run(spark, settings, SEED_RUN_DATE, "seed-rerun")
+    for run_date in (SEED_RUN_DATE, GENERATED_RUN_DATE):
+        tables_, stats, summary = read_gold(settings, run_date)
+        assert {n: sorted_rows(r) for n, r in tables_.items()} == \
+            {n: sorted_rows(r) for n, r in before[run_date][0].items()}, run_date
+        assert stats == before[run_date][1]
+    rerun = lake.read_document(settings, "gold", SEED_RUN_DATE, "gold_summary")
+    assert rerun["run_id"] == "seed-rerun" and rerun["commit"]["table_versions"] == {t: 2 for t in GOLD_TABLES}
+    assert {k: v for k, v in rerun.items() if k not in ("run_id", "commit")} == \
+        {k: v for k, v in before[SEED_RUN_DATE][2].items() if k not in ("run_id", "commit")}

@@ -1,5 +1,5 @@
 """Tiny hand-made bronze, silver and gold layers for the quality-gate tests, and tests of the
-functions that turn a layer into the gate's inputs (:mod:`medallion.quality`).
+functions that turn a job's staged DataFrames into the gate's inputs (:mod:`medallion.quality.inputs`).
 
 The layers describe one small business, worked out by hand (run date 2024-06-05):
 
@@ -25,8 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from medallion import bronze, lake, quality
+from medallion import bronze, quality
 from medallion.config import Settings
+from medallion.contract import DATASETS, REJECTS_TABLES
+from medallion.quality.inputs import bronze_inputs, gold_inputs, silver_inputs
 
 RUN_DATE = "2024-06-05"
 RUN_ID = "manual__2024-06-05T00:00:00+00:00"
@@ -93,8 +95,8 @@ def silver_rows() -> dict:
             (103, 2, "Phone", D("500.00"), 1, june(3), D("500.00"), "2024-06"),
             (104, 3, "Mouse", D("25.00"), 12, june(3), D("300.00"), "2024-06"),
         ],
-        "_rejects/clients": [],
-        "_rejects/purchases": [
+        "clients_rejects": [],
+        "purchases_rejects": [
             ("105", "9", "Mouse", "25.00", "1", "2024-06-03", "25.00", 5, "orphan_client", RUN_ID),
         ],
         "quality_report": {
@@ -158,46 +160,38 @@ def write_bronze(settings: Settings, tmp_path: Path, run_date: str = RUN_DATE) -
     bronze.ingest(settings, run_date, RUN_ID, sources_dir=str(sources))
 
 
-def _write_snapshot(spark, settings: Settings, layer: str, run_date: str, tables: dict, documents: dict) -> None:
-    attempt = lake.new_attempt_id()
-    base = (lake.run_date_dir(run_date), attempt)
-    for name, (rows, ddl) in tables.items():
-        frame = spark.createDataFrame(rows, ddl)
-        writer = frame.write.mode("overwrite")
-        if name in ("purchases", "fact_sales"):
-            writer = writer.partitionBy("year_month")
-        writer.parquet(lake.spark_uri(settings, layer, *base, *name.split("/")))
-    fs = lake.filesystem(settings)
-    for name, document in documents.items():
-        lake.write_json(fs, lake.layer_path(settings, layer, *base, name), document)
-    lake.commit_attempt(settings, layer, run_date, attempt, {"run_id": RUN_ID})
+def bronze_layer(spark, settings: Settings, tmp_path: Path) -> dict[str, quality.SuiteInput]:
+    """The bronze suites' inputs as the silver job builds them from :func:`write_bronze`'s files."""
+    from medallion.spark.silver import read_bronze
+
+    write_bronze(settings, tmp_path)
+    reads = {dataset: read_bronze(spark, settings, dataset, RUN_DATE) for dataset in DATASETS}
+    return bronze_inputs({d: r.raw for d, r in reads.items()}, {d: r.manifest for d, r in reads.items()})
 
 
-def write_silver(spark, settings: Settings, rows: dict | None = None, run_date: str = RUN_DATE) -> None:
-    """Write a committed silver snapshot (default: the clean rows of :func:`silver_rows`)."""
+def silver_layer(spark, rows: dict | None = None, threshold_pct: float = 20.0) -> dict[str, quality.SuiteInput]:
+    """The silver suites' inputs built from staged frames (default: the clean rows of :func:`silver_rows`)."""
     rows = rows or silver_rows()
-    tables = {name: (rows[name], SILVER_DDL[name]) for name in ("clients", "purchases")}
-    tables.update({f"_rejects/{d}": (rows[f"_rejects/{d}"], REJECTS_DDL[d]) for d in ("clients", "purchases")})
-    _write_snapshot(spark, settings, "silver", run_date, tables, {"quality_report.json": rows["quality_report"]})
+    tables = {name: spark.createDataFrame(rows[name], SILVER_DDL[name]) for name in ("clients", "purchases")}
+    tables.update({REJECTS_TABLES[d]: spark.createDataFrame(rows[REJECTS_TABLES[d]], REJECTS_DDL[d]) for d in DATASETS})
+    return silver_inputs(tables, rows["quality_report"], RUN_DATE, threshold_pct)
 
 
-def write_gold(spark, settings: Settings, rows: dict | None = None, run_date: str = RUN_DATE) -> None:
-    """Write a committed gold snapshot (default: the clean rows of :func:`gold_rows`)."""
+def gold_layer(spark, rows: dict | None = None) -> dict[str, quality.SuiteInput]:
+    """The gold suites' inputs built from staged frames (default: the clean rows of :func:`gold_rows`)."""
     rows = rows or gold_rows()
-    tables = {name: (rows[name], GOLD_DDL[name]) for name in GOLD_DDL}
-    documents = {f"{name}.json": rows[name] for name in ("statistical_distributions", "gold_summary")}
-    _write_snapshot(spark, settings, "gold", run_date, tables, documents)
+    tables = {name: spark.createDataFrame(rows[name], GOLD_DDL[name]) for name in GOLD_DDL}
+    return gold_inputs(tables, rows["statistical_distributions"])
 
 
 # --- Tests of the input builders ------------------------------------------------------------------
 
 
 def test_bronze_inputs_read_the_file_header_and_the_manifest_row_count(spark, settings, tmp_path):
-    write_bronze(settings, tmp_path)
-    inputs = quality.bronze_inputs(spark, settings, RUN_DATE)
+    inputs = bronze_layer(spark, settings, tmp_path)
     clients = inputs["bronze_clients"]
     # The extra column is kept, every column is a string, the blank line is not a row.
-    assert clients.frame.columns == ["id_client", "name", "email", "subscription_date", "country", "loyalty_tier"]
+    assert clients.frame.columns == ["id_client", "name", "email", "subscription_date", "country", "_extra5"]
     assert {t for _, t in clients.frame.dtypes} == {"string"}
     assert clients.frame.count() == 3
     assert clients.parameters == {"manifest_data_rows": 3}
@@ -205,9 +199,8 @@ def test_bronze_inputs_read_the_file_header_and_the_manifest_row_count(spark, se
     assert inputs["bronze_purchases"].frame.filter("id_purchase = '104'").first()["quantity"] == "12"
 
 
-def test_silver_inputs_derive_the_checks(spark, settings):
-    write_silver(spark, settings)
-    inputs = quality.silver_inputs(spark, settings, RUN_DATE)
+def test_silver_inputs_derive_the_checks(spark):
+    inputs = silver_layer(spark)
     report = {r["table"]: r.asDict() for r in inputs["silver_quality_report"].frame.collect()}
     assert report["clients"] == {"table": "clients", "input_rows": 3, "output_rows": 3, "rejected_rows": 0,
                                  "output_plus_rejected_rows": 3, "rows_in_table": 3, "rows_in_rejects": 0,
@@ -219,17 +212,14 @@ def test_silver_inputs_derive_the_checks(spark, settings):
     assert purchases[102]["expected_total"] == D("200.00")
     assert all(r["client_in_silver_clients"] for r in purchases.values())
     assert inputs["silver_clients"].parameters == {"run_date": RUN_DATE, "reject_threshold_pct": 20.0}
-    for item in inputs.values():
-        item.frame.unpersist()
 
 
-def test_expected_total_rounds_half_up_and_orphans_are_flagged(spark, settings):
+def test_expected_total_rounds_half_up_and_orphans_are_flagged(spark):
     rows = silver_rows()
     # 0.125 x 3 = 0.375 -> 0.38 half-up (0.37 with banker's rounding); client 9 does not exist.
     rows["purchases"].append((106, 9, "Charger", D("0.13"), 3, date(2024, 6, 2), D("0.39"), "2024-06"))
     rows["purchases"].append((107, 2, "Charger", D("0.125"), 3, date(2024, 6, 2), D("0.38"), "2024-06"))
-    write_silver(spark, settings, rows)
-    frame = quality.silver_inputs(spark, settings, RUN_DATE)["silver_purchases"].frame
+    frame = silver_layer(spark, rows)["silver_purchases"].frame
     by_id = {r["id_purchase"]: r for r in frame.collect()}
     assert by_id[106]["client_in_silver_clients"] is False
     assert by_id[106]["expected_total"] == D("0.39")
@@ -237,11 +227,10 @@ def test_expected_total_rounds_half_up_and_orphans_are_flagged(spark, settings):
     assert by_id[107]["price"] == D("0.13") and by_id[107]["expected_total"] == D("0.39")
 
 
-def test_gold_inputs_parameters_come_from_fact_sales_and_overall_metrics(spark, settings):
+def test_gold_inputs_parameters_come_from_fact_sales_and_overall_metrics(spark):
     rows = gold_rows()
     rows["statistical_distributions"]["overall_metrics"]["total_revenue"] = 1999.99
-    write_gold(spark, settings, rows)
-    inputs = quality.gold_inputs(spark, settings, RUN_DATE)
+    inputs = gold_layer(spark, rows)
     assert set(inputs) == set(quality.LAYER_SUITES["gold"])
     params = inputs["gold_daily_sales"].parameters
     assert params["fact_total_revenue_min"] == pytest.approx(1999.995)
@@ -250,18 +239,17 @@ def test_gold_inputs_parameters_come_from_fact_sales_and_overall_metrics(spark, 
     assert params["first_purchase_date"] == "2024-06-01"
     assert params["last_purchase_date"] == "2024-06-03"
     assert params["calendar_days"] == 3
-    for item in inputs.values():
-        item.frame.unpersist()
 
 
-def test_missing_snapshot_names_the_pointer_file(spark, settings):
-    with pytest.raises(FileNotFoundError, match=r"silver/run_date=2024-06-05/_current.json"):
-        quality.silver_inputs(spark, settings, RUN_DATE)
-
-
-def test_report_without_counts_is_a_clear_error(spark, settings):
+def test_report_without_counts_is_a_clear_error(spark):
     rows = copy.deepcopy(silver_rows())
     del rows["quality_report"]["purchases"]["rejected_rows"]
-    write_silver(spark, settings, rows)
-    with pytest.raises(quality.QualityGateError, match=r"quality_report.json: missing purchases"):
-        quality.silver_inputs(spark, settings, RUN_DATE)
+    with pytest.raises(quality.QualityGateError, match=r"quality_report: missing purchases"):
+        silver_layer(spark, rows)
+
+
+def test_distributions_without_total_revenue_is_a_clear_error(spark):
+    rows = copy.deepcopy(gold_rows())
+    del rows["statistical_distributions"]["overall_metrics"]["total_revenue"]
+    with pytest.raises(quality.QualityGateError, match=r"overall_metrics.total_revenue is missing"):
+        gold_layer(spark, rows)

@@ -1,55 +1,49 @@
-"""The silver job on the local standalone cluster: generated dirty data against its ground truth,
-and the seed's own files, with expected values recomputed here with the csv module and Decimal."""
+"""The silver job (:func:`medallion.spark.silver.run`, what spark_jobs/silver_transformation.py runs) on
+real Delta tables: generated dirty data against its ground truth, and the seed's own files, with
+expected values recomputed here with the csv module and Decimal.
+
+The job runs in the test session's Spark (``local[2]``); the end-to-end tier runs the same code
+through spark-submit on the local standalone cluster.
+"""
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
-import pyarrow.dataset as pads
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 import pytest
 
-from medallion import bronze, datagen, lake
+from medallion import bronze, datagen, lake, tables
 from medallion.config import Settings
+from medallion.contract import REJECTS_TABLES, SILVER_TABLES
+from medallion.spark import silver
 from tests.conftest import SEED_DATA
 
 RUN_DATE = "2026-11-29"
 CENT = Decimal("0.01")
 
 
-def submit_silver(cluster, settings: Settings, run_id: str, *extra: str) -> dict:
-    done = cluster.submit("silver_transformation.py", "--run-date", RUN_DATE, "--run-id", run_id, *extra,
-                          settings=settings)
-    assert done.returncode == 0, done.stderr[-4000:]
-    assert "data_quality_score=" in done.stdout
-    root = snapshot_root(settings)
-    return json.loads((root / "quality_report.json").read_text())
-
-
-def snapshot_root(settings: Settings) -> Path:
-    return Path(lake.layer_path(settings, "silver", *lake.snapshot_parts(settings, "silver", RUN_DATE)))
+def run_silver(spark, settings: Settings, run_id: str) -> dict:
+    report = silver.run(spark, settings, RUN_DATE, run_id)
+    assert lake.read_document(settings, "silver", RUN_DATE, "quality_report") == report
+    return report
 
 
 def read_table(settings: Settings, table: str):
-    """A silver table read with pyarrow (independent of Spark), ``year_month`` from the folder names."""
-    path = snapshot_root(settings) / table
-    partitioning = "hive" if table == "purchases" else None
-    return pads.dataset(str(path), format="parquet", partitioning=partitioning).to_table()
+    """A silver table's rows of the run date, read with ``deltalake`` (independent of Spark)."""
+    return tables.read_snapshot(settings, "silver", table, RUN_DATE)
 
 
 @pytest.fixture(scope="module")
-def dirty_run(spark_cluster, tmp_path_factory):
+def dirty_run(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("silver-dirty")
     truth = datagen.generate(root / "landing", clients=1000, purchases_per_client=3, dirty_rate=0.05,
                              seed=11, as_of=RUN_DATE)
     settings = Settings(lake_root=str(root / "lake"))
     bronze.ingest(settings, RUN_DATE, "it-dirty", sources_dir=str(root / "landing"))
-    report = submit_silver(spark_cluster, settings, "it-dirty")
+    report = run_silver(spark, settings, "it-dirty")
     return settings, truth, report
 
 
@@ -64,7 +58,7 @@ def test_dirty_sample_matches_ground_truth(dirty_run, table):
     assert got["total_recalculated"] == expected["total_recalculated"]
     assert min(expected["rejects_by_reason"].values()) > 0  # every rule has rows to catch
     assert read_table(settings, table).num_rows == expected["output_rows"]
-    rejects = read_table(settings, f"_rejects/{table}")
+    rejects = read_table(settings, REJECTS_TABLES[table])
     assert rejects.num_rows == expected["rejected_rows"]
     assert Counter(rejects.column("reason").to_pylist()) == +Counter(expected["rejects_by_reason"])
     assert set(rejects.column("run_id").to_pylist()) == {"it-dirty"}
@@ -77,6 +71,19 @@ def test_dirty_sample_revenue_and_rows(dirty_run):
     ids = purchases.column("id_purchase").to_pylist()
     assert len(ids) == len(set(ids))
     assert report["summary"]["total_input_rows"] == truth["clients"]["input_rows"] + truth["purchases"]["input_rows"]
+
+
+def test_every_silver_table_reads_the_same_with_deltalake_and_spark(dirty_run, spark):
+    from medallion.spark.delta import read_snapshot
+
+    settings, _, _ = dirty_run
+    for table in SILVER_TABLES:
+        with_deltalake = read_table(settings, table)
+        with_spark = read_snapshot(spark, settings, "silver", table, RUN_DATE)
+        assert with_spark.columns == with_deltalake.column_names, table
+        spark_rows = sorted((tuple(row) for row in with_spark.collect()), key=repr)
+        assert spark_rows == sorted((tuple(row.values()) for row in with_deltalake.to_pylist()), key=repr), table
+        assert len(spark_rows) > 0, table
 
 
 def seed_expectations() -> dict:
@@ -100,11 +107,11 @@ def seed_expectations() -> dict:
 
 
 @pytest.fixture(scope="module")
-def seed_run(spark_cluster, tmp_path_factory):
+def seed_run(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("silver-seed")
     settings = Settings(lake_root=str(root / "lake"))
     bronze.ingest(settings, RUN_DATE, "it-seed", sources_dir=str(SEED_DATA))
-    report = submit_silver(spark_cluster, settings, "it-seed")
+    report = run_silver(spark, settings, "it-seed")
     return settings, report
 
 
@@ -125,7 +132,7 @@ def test_seed_data_passes_whole(seed_run):
     assert sum(purchases.column("total").to_pylist(), Decimal(0)) == expected["revenue"]
     assert sum(purchases.column("quantity").to_pylist()) == expected["quantity"]
     assert Counter(purchases.column("year_month").to_pylist()) == expected["by_month"]
-    first = purchases.filter(pads.field("id_purchase") == 1).to_pylist()[0]
+    first = purchases.filter(pc.field("id_purchase") == 1).to_pylist()[0]
     raw = expected["first_purchase"]
     assert (first["id_client"], first["product"], first["price"], first["quantity"], str(first["purchase_date"]),
             first["total"]) == (int(raw["id_client"]), raw["product"], Decimal(raw["price"]), int(raw["quantity"]),
@@ -133,59 +140,29 @@ def test_seed_data_passes_whole(seed_run):
 
     clients = read_table(settings, "clients")
     assert Counter(clients.column("country").to_pylist()) == expected["by_country"]
-    assert clients.column("id_client").to_pylist() == list(range(1, 101))  # sorted by id
-    one = clients.to_pylist()[0]
+    assert sorted(clients.column("id_client").to_pylist()) == list(range(1, 101))
+    one = clients.filter(pc.field("id_client") == 1).to_pylist()[0]
     raw = expected["first_client"]
     assert (one["name"], one["email"], str(one["subscription_date"])) == (
         raw["name"], raw["email"], raw["subscription_date"])
 
 
-def _parquet_fingerprint(path: Path) -> tuple:
-    """sha256 of a Parquet file's bytes before its footer, plus the footer's content.
+def test_rerun_same_date_gives_the_same_rows_as_new_table_versions(seed_run, spark):
+    settings, first_report = seed_run
+    before = {table: read_table(settings, table) for table in SILVER_TABLES}
 
-    parquet-java lists each column chunk's encodings from a HashSet whose order varies between JVM
-    runs, so footers are compared parsed, with the encodings sorted; everything else is compared
-    byte for byte.
-    """
-    data = path.read_bytes()
-    assert data[-4:] == b"PAR1"
-    footer_length = int.from_bytes(data[-8:-4], "little")
-    pages = hashlib.sha256(data[: len(data) - 8 - footer_length]).hexdigest()
-    meta = pq.ParquetFile(path).metadata
-    columns = []
-    for g in range(meta.num_row_groups):
-        group = meta.row_group(g)
-        for c in range(group.num_columns):
-            col = group.column(c)
-            stats = col.statistics
-            columns.append((g, col.path_in_schema, col.num_values, col.total_compressed_size,
-                            col.data_page_offset, tuple(sorted(col.encodings)),
-                            (stats.min, stats.max, stats.null_count) if stats is not None and stats.has_min_max else None))
-    return (pages, meta.num_rows, meta.num_row_groups, str(meta.schema.to_arrow_schema()), meta.metadata,
-            tuple(columns))
+    report = run_silver(spark, settings, "it-seed-again")
 
-
-def _content(root: Path) -> dict[str, list[tuple]]:
-    """Per table folder (relative), the sorted fingerprints of its Parquet part files."""
-    found: dict[str, list[tuple]] = {}
-    for part in root.rglob("*.parquet"):
-        found.setdefault(str(part.parent.relative_to(root)), []).append(_parquet_fingerprint(part))
-    return {folder: sorted(prints, key=repr) for folder, prints in found.items()}
-
-
-def test_rerun_same_date_gives_identical_content(seed_run, spark_cluster):
-    settings, _ = seed_run
-    first_root = snapshot_root(settings)
-    first_content = _content(first_root)
-    first_report = (first_root / "quality_report.json").read_bytes()
-
-    submit_silver(spark_cluster, settings, "it-seed")
-
-    second_root = snapshot_root(settings)
-    assert second_root != first_root and not first_root.exists()  # replaced by a new committed attempt
-    assert (second_root / "quality_report.json").read_bytes() == first_report
-    assert _content(second_root) == first_content
-    assert {"clients", "_rejects/clients", "_rejects/purchases"} <= set(first_content)
-    months = [folder for folder in first_content if folder.startswith("purchases/year_month=")]
-    assert len(months) == len(seed_expectations()["by_month"])
-    assert all(len(first_content[folder]) == 1 for folder in months)  # one file per month
+    assert {k: v for k, v in report.items() if k not in ("summary", "commit")} == \
+        {k: v for k, v in first_report.items() if k not in ("summary", "commit")}
+    assert first_report["commit"]["table_versions"] == {table: 0 for table in SILVER_TABLES}
+    # The seed has no rejects: replacing an empty partition with no rows changes nothing, so Delta
+    # records no commit for the rejects tables.
+    assert report["commit"]["table_versions"] == {"purchases": 1, "clients": 1, "purchases_rejects": 0,
+                                                  "clients_rejects": 0}
+    for table in SILVER_TABLES:
+        after = read_table(settings, table)
+        key = after.column_names[0]
+        assert after.sort_by(key).equals(before[table].sort_by(key)), table
+    for table in ("clients", "purchases"):
+        assert tables.last_commit(settings, "silver", table)["metadata"]["run_id"] == "it-seed-again"
