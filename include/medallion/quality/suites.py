@@ -98,7 +98,7 @@ GOLD_REVENUE_COLUMNS: dict[str, str] = {
     "monthly_sales": "total_revenue",
 }
 
-#: Tolerance of a market-share sum around 100, in percentage points (issue 6).
+#: Tolerance of a market-share sum around 100, in percentage points.
 MARKET_SHARE_TOLERANCE_PCT = 0.01
 
 SPARK_DATASOURCE = "medallion_spark"
