@@ -1,9 +1,12 @@
 """
 ### Medallion pipeline: landing CSVs → bronze → silver → gold (Delta Lake) → MongoDB
 
-Runs every day for its **logical date** (`ds`), the as-of date of every number it produces: re-running a
-date gives the same rows and values. Trigger it from the UI with **Trigger DAG w/ config** to override the
-run date or the future-date policy.
+Runs every day for its **run date**, the as-of date of every number it produces: re-running a date gives the
+same rows and values. The run date is the `run_date` param when given (**Trigger DAG w/ config**, which also
+sets the future-date policy), else the run's **logical date**; a run created *without* a logical date
+(`airflow dags trigger` without `--logical-date`, the REST API with `logical_date: null`) takes the date of its
+`run_after` (when it was triggered for), in UTC. Every task uses the same rule
+(`medallion.operators.run_date_of`).
 
 Silver and gold are **Delta Lake** tables partitioned by `run_date`; each layer job follows
 **write–audit–publish**: it stages its output, validates it with its Great Expectations gate *in the same
@@ -38,17 +41,20 @@ from airflow.sdk import DAG, Asset, Param, TriggerRule, chain, task
 from medallion.config import Settings
 from medallion.contract import GOLD_TABLES, SILVER_TABLES
 from medallion.lake import display_uri
-from medallion.operators import SparkJobOperator
+from medallion.operators import TIMEZONE, SparkJobOperator, logical_date_of, run_date_of
 from medallion.spark.conf import spark_conf, submit_resources
 
 SPARK_JOBS_DIR = Path(os.environ.get("SPARK_JOBS_DIR", Path(__file__).resolve().parents[1] / "spark_jobs"))
-RUN_DATE = "{{ params.run_date or ds }}"
+RUN_DATE = "{{ run_date_of(params, dag_run) }}"
 
 settings = Settings.from_env()
 
 
 def _asset(layer: str, table: str) -> Asset:
-    return Asset(name=f"{layer}_{table.strip('_').replace('/', '_')}", uri=display_uri(settings, layer, table).replace(" ", "%20") if settings.is_s3 else f"file://{display_uri(settings, layer, table)}")
+    """The asset of a lake table, named by its URI: a lake at another place (another ``LAKE_ROOT``, a moved
+    checkout) holds other assets, never a second URI for the same name, which Airflow would keep inactive."""
+    where = display_uri(settings, layer, table)
+    return Asset(uri=where.replace(" ", "%20") if settings.is_s3 else f"file://{where}")
 
 
 BRONZE_ASSETS = [_asset("bronze", "clients"), _asset("bronze", "purchases")]
@@ -75,7 +81,7 @@ def spark_task(task_id: str, script: str, *args: str, gates: tuple[str, ...], di
         task_id=task_id,
         task_display_name=display,
         application=str(SPARK_JOBS_DIR / script),
-        application_args=["--run-date", RUN_DATE, "--run-id", "{{ run_id }}", "--logical-date", "{{ ds }}", *args],
+        application_args=["--run-date", RUN_DATE, "--run-id", "{{ run_id }}", "--logical-date", "{{ logical_date_of(dag_run) }}", *args],
         conn_id="spark_default",
         name=f"medallion-{task_id}",
         conf=spark_conf(settings),
@@ -92,21 +98,23 @@ with DAG(
     description="Landing CSVs → bronze → silver → gold (Spark) with GX gates, published to MongoDB",
     doc_md=__doc__,
     schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     default_args=default_args,
+    user_defined_macros={"run_date_of": run_date_of, "logical_date_of": logical_date_of},
     tags=["medallion", "spark", "great-expectations", "mongodb"],
     params={
         "run_date": Param(None, type=["null", "string"], format="date",
-                          description="As-of date to process (YYYY-MM-DD); empty = the logical date."),
+                          description="As-of date to process (YYYY-MM-DD); empty = the logical date (or, for a run "
+                                      "without one, the date it was triggered for, in UTC)."),
         "future_dates": Param("reject", enum=["reject", "cap"],
                               description="Rows dated after the run date: reject them, or cap the date to the run date (the seed's behaviour)."),
     },
 ) as dag:
 
     @task(outlets=BRONZE_ASSETS, retries=3)
-    def ingest_bronze(params: dict, ds: str, run_id: str) -> dict:
+    def ingest_bronze(params: dict, dag_run, run_id: str) -> dict:
         """Copy the landing-zone CSVs into the write-once bronze archive for the run date.
 
         Retried with exponential backoff on storage errors; a missing, empty or wrong-header file fails
@@ -117,7 +125,7 @@ with DAG(
         from medallion.bronze import BronzeError, ingest
 
         try:
-            return ingest(Settings.from_env(), params.get("run_date") or ds, run_id)
+            return ingest(Settings.from_env(), run_date_of(params, dag_run), run_id)
         except BronzeError as error:  # bad input: retrying cannot help, fail at once
             raise AirflowFailException(str(error)) from error
 
@@ -134,7 +142,7 @@ with DAG(
             "**gate_gold** on them, and only then the Delta commit and the gold documents.")
 
     @task(retries=3)
-    def publish_gold(params: dict, ds: str, run_id: str) -> dict:
+    def publish_gold(params: dict, dag_run, run_id: str) -> dict:
         """Publish the gold snapshot of the run date into MongoDB (``mongo_default``), collection by collection.
 
         Each collection is loaded into a staging collection and swapped in by ``renameCollection``, so readers
@@ -144,14 +152,14 @@ with DAG(
 
         from medallion.publish import PublishRefused, publish_gold_with_airflow_hook
 
-        run_date = params.get("run_date") or ds
+        run_date = run_date_of(params, dag_run)
         try:
             return publish_gold_with_airflow_hook(Settings.from_env(), run_date, run_id, run_date)
         except PublishRefused as error:  # an older date after a newer one: retrying cannot help
             raise AirflowFailException(str(error)) from error
 
     @task(retries=1)
-    def lake_maintenance(params: dict, ds: str) -> dict:
+    def lake_maintenance(params: dict, dag_run) -> dict:
         """Apply the retention settings to silver and gold: delete expired run-date partitions, then VACUUM.
 
         ``RETENTION_DAYS`` (0 = keep every run date) and ``VACUUM_RETAIN_HOURS`` (files no version of the
@@ -159,7 +167,7 @@ with DAG(
         """
         from medallion.tables import apply_retention
 
-        return apply_retention(Settings.from_env(), params.get("run_date") or ds)
+        return apply_retention(Settings.from_env(), run_date_of(params, dag_run))
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=1)
     def build_data_docs() -> str:
@@ -169,11 +177,11 @@ with DAG(
         return build(Settings.from_env())
 
     @task
-    def run_summary(params: dict, ds: str) -> dict:
+    def run_summary(params: dict, dag_run) -> dict:
         """Log row counts, data-quality score and revenue of the run from the quality report and gold summary."""
         from medallion.reporting import log_run_summary
 
-        return log_run_summary(Settings.from_env(), params.get("run_date") or ds)
+        return log_run_summary(Settings.from_env(), run_date_of(params, dag_run))
 
     ingested = ingest_bronze()
     published = publish_gold()

@@ -25,7 +25,8 @@ cleanup() {
 trap cleanup EXIT
 
 step "Airflow metadata database ($AIRFLOW_HOME)"
-airflow db migrate >"$AIRFLOW_HOME.migrate.log" 2>&1 || { tail -n 30 "$AIRFLOW_HOME.migrate.log"; exit 1; }
+mkdir -p "$AIRFLOW_HOME"
+airflow db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { tail -n 30 "$AIRFLOW_HOME/migrate.log"; exit 1; }
 
 step "Spark standalone cluster"
 scripts/cluster.sh up

@@ -10,6 +10,8 @@
   once with the job's own error lines;
 * anything else (a lost executor or worker, a storage error): the error is raised as it is, so
   the task's ``retries`` apply.
+
+It also holds the DAG's run-date rule (:func:`run_date_of`), shared by its templates and tasks.
 """
 
 from __future__ import annotations
@@ -17,12 +19,36 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from medallion import lake
 from medallion.config import Settings
 from medallion.spark.job import EXIT_BAD_INPUT, EXIT_GATE_FAILED
+
+#: The DAG's timezone: a run date is a calendar date in it.
+TIMEZONE = "UTC"
+
+
+def run_date_of(params: dict[str, Any] | None, dag_run: Any) -> str:
+    """The run date (``YYYY-MM-DD``) of a DAG run: what every task of the run processes.
+
+    ``params["run_date"]`` when given, else the run's logical date, else (a run created without a
+    logical date: ``airflow dags trigger`` without ``--logical-date``, the REST API with
+    ``logical_date: null``, the UI's trigger form with the date cleared) the date of its
+    ``run_after``, the time it was triggered for, both as calendar dates in :data:`TIMEZONE`.
+    """
+    chosen = (params or {}).get("run_date")
+    if chosen:
+        return str(chosen)
+    return pendulum.instance(dag_run.logical_date or dag_run.run_after).in_timezone(TIMEZONE).to_date_string()
+
+
+def logical_date_of(dag_run: Any) -> str:
+    """The run's logical date as ``YYYY-MM-DD`` in :data:`TIMEZONE`, or ``""`` for a run without one."""
+    when = dag_run.logical_date
+    return pendulum.instance(when).in_timezone(TIMEZONE).to_date_string() if when else ""
 
 
 def gate_failure_message(settings: Settings, gates: tuple[str, ...], run_date: str, run_id: str,

@@ -1,11 +1,13 @@
 """`airflow dags test` of the whole pipeline DAG on the local standalone cluster, checking the numbers.
 
-Two lakes, three DAG runs:
+Three full DAG runs and two ingest-only runs:
 
 * a dirty generated sample with the lake on S3 (a moto server), checked against the generator's
-  ground truth; then the same date again on a broken source: the silver gate stops the run and
-  every table keeps the first run's rows (write–audit–publish);
-* a missing source file (local lake), which fails at ingestion.
+  ground truth; then the same date again on a broken source, in a run created without a logical
+  date (its run date is the date it was triggered for): the silver gate stops the run and every
+  table keeps the first run's rows (write–audit–publish);
+* two local lakes in one Airflow home (`make demo` with another `LAKE_ROOT`), ingest only; then a
+  missing source file in a third lake, which fails at ingestion.
 
 The seed project's own files are checked, layer by layer, in the integration tier
 (`test_silver_layer.py`, `test_gold_layer.py`) and by `make demo SOURCES=../shared/seed-data`.
@@ -92,10 +94,11 @@ def s3_lake(pipeline, spark_cluster, s3_server, s3a_jars, tmp_path_factory):  # 
     documents = {name: lake.read_document(settings, layer, RUN_DATE, name)
                  for layer, name in (("silver", "quality_report"), ("gold", "gold_summary"),
                                      ("gold", "statistical_distributions"))}
-    # Half the rows defective: the rejected share passes the 20 % threshold.
+    # Half the rows defective: the rejected share passes the 20 % threshold. Triggered without a
+    # logical date for the evening of the run date: the run date must still be RUN_DATE.
     broken = generate(root / "broken", clients=300, purchases_per_client=3, dirty_rate=0.5, seed=11, as_of=RUN_DATE)
     land(root / "broken")
-    bad = pipeline.run(settings, RUN_DATE, extra_env=env)
+    bad = pipeline.run(settings, None, extra_env=env, run_after=f"{RUN_DATE}T21:30:00+00:00")
     return settings, truth, good, contents, documents, broken, bad
 
 
@@ -163,8 +166,13 @@ def test_a_failed_silver_gate_commits_nothing_and_readers_keep_the_good_snapshot
     _assert_succeeded(good)
     assert max(broken[t]["rejected_rows"] * 100 / broken[t]["input_rows"] for t in ("clients", "purchases")) > 20
 
+    assert run.extra["logical_date"] is None and run.extra["run_after"].startswith(RUN_DATE)
     assert run.returncode != 0
     assert run.states["ingest_bronze"] == "success"  # the broken file is archived in bronze
+    fs = lake.filesystem(settings)
+    manifest = lake.read_json(fs, lake.layer_path(settings, "bronze", "clients", f"ingest_date={RUN_DATE}",
+                                                  "_manifest.v2.json"))
+    assert manifest["run_id"] == run.extra["run_id"]
     assert run.states["silver_transformation"] == "failed"
     assert run.states["gold_aggregation"] == "upstream_failed"
     assert run.states["publish_gold"] == "upstream_failed"
@@ -180,9 +188,8 @@ def test_a_failed_silver_gate_commits_nothing_and_readers_keep_the_good_snapshot
         assert lake.read_document(settings, layer, RUN_DATE, name) == documents[name], name
 
     # The data docs show the failed validation.
-    fs = lake.filesystem(settings)
     gate = lake.read_json(fs, quality.gate_result_path(settings, "silver", RUN_DATE))
-    assert gate["passed"] is False and gate["run_id"] != documents["quality_report"]["summary"]["run_id"]
+    assert gate["passed"] is False and gate["run_id"] == run.extra["run_id"]
     index = lake.read_bytes(fs, quality.data_docs_path(settings, "index.html")).decode()
     assert gate["run_name"] in index
     stored = [info.path for info in fs.get_file_info(lake.pafs.FileSelector(
@@ -191,15 +198,35 @@ def test_a_failed_silver_gate_commits_nothing_and_readers_keep_the_good_snapshot
     assert len(stored) == 1 and json.loads(lake.read_bytes(fs, stored[0]))["success"] is False
 
 
-def test_missing_input_fails_at_ingest_naming_the_file(pipeline, tmp_path):
-    settings = Settings(lake_root=str(tmp_path / "lake"))
-    (tmp_path / "lake" / "sources").mkdir(parents=True)
-    shutil.copy(SEED_DATA / "purchases.csv", tmp_path / "lake" / "sources" / "purchases.csv")
+def _seed_rows(name: str) -> int:
+    lines = (SEED_DATA / name).read_text(encoding="utf-8").splitlines()
+    return sum(1 for line in lines[1:] if line.strip())
 
-    run = pipeline.run(settings, RUN_DATE)
+
+def test_two_lakes_in_one_airflow_home_then_a_missing_file_fails_at_ingest(pipeline, tmp_path):
+    """A second `make demo` into another LAKE_ROOT (or a moved checkout) reuses the Airflow home."""
+    home = pipeline.new_home()
+    for name in ("first", "second"):
+        sources = tmp_path / name / "sources"
+        sources.mkdir(parents=True)
+        for file in ("clients.csv", "purchases.csv"):
+            shutil.copy(SEED_DATA / file, sources / file)
+        settings = Settings(lake_root=str(tmp_path / name))
+        run = pipeline.run(settings, RUN_DATE, home=home, only="ingest_bronze")
+        assert run.returncode == 0, run.output[-4000:]
+        assert run.states["ingest_bronze"] == "success"
+        for dataset in ("clients", "purchases"):
+            manifest = lake.read_json(lake.filesystem(settings), lake.layer_path(
+                settings, "bronze", dataset, f"ingest_date={RUN_DATE}", "_manifest.json"))
+            assert manifest["data_rows"] == _seed_rows(f"{dataset}.csv")
+
+    settings = Settings(lake_root=str(tmp_path / "third"))
+    (tmp_path / "third" / "sources").mkdir(parents=True)
+    shutil.copy(SEED_DATA / "purchases.csv", tmp_path / "third" / "sources" / "purchases.csv")
+    run = pipeline.run(settings, RUN_DATE, home=home)
 
     assert run.returncode != 0
     assert run.states["ingest_bronze"] == "failed"
     assert run.states.get("silver_transformation") in (None, "upstream_failed")
     assert run.states.get("publish_gold") in (None, "upstream_failed")
-    assert "clients.csv" in run.output and "not found" in run.output
+    assert f"{tmp_path / 'third' / 'sources' / 'clients.csv'}: source file not found" in run.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -78,18 +79,48 @@ def test_spark_tasks_submit_the_jobs_for_the_logical_date(dagbag):
         assert task._conn_id == "spark_default"
         assert Path(task.application) == PROJECT_ROOT / "spark_jobs" / script
         assert Path(task.application).is_file()
-        assert task.application_args[:6] == ["--run-date", "{{ params.run_date or ds }}", "--run-id", "{{ run_id }}",
-                                             "--logical-date", "{{ ds }}"]
-        assert task.gates == gates and task.run_date == "{{ params.run_date or ds }}"
+        assert task.application_args[:6] == ["--run-date", "{{ run_date_of(params, dag_run) }}",
+                                             "--run-id", "{{ run_id }}", "--logical-date", "{{ logical_date_of(dag_run) }}"]
+        assert task.gates == gates and task.run_date == "{{ run_date_of(params, dag_run) }}"
         assert task.retries == 2  # infrastructure failures are retried; gate failures fail fast
         assert task.conf["spark.sql.session.timeZone"] == "UTC"
         assert task.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
         assert task.conf["spark.driver.extraClassPath"].startswith(str(PROJECT_ROOT / ".cache" / "jars" / "delta"))
     assert dag.get_task("silver_transformation").application_args[-2:] == ["--future-dates", "{{ params.future_dates }}"]
+    # Assets are named by their URI, so two lakes never register two URIs under one name.
+    lake_root = Path(os.environ.get("LAKE_ROOT", PROJECT_ROOT / "data" / "lake")).resolve()
     outlets = {a.name for a in dag.get_task("gold_aggregation").outlets}
-    assert {"gold_fact_sales", "gold_client_kpis", "gold_daily_sales"} <= outlets
-    outlets = {a.name for a in dag.get_task("silver_transformation").outlets}
-    assert outlets == {"silver_clients", "silver_purchases", "silver_clients_rejects", "silver_purchases_rejects"}
+    assert {f"file://{lake_root}/gold/{name}" for name in ("fact_sales", "client_kpis", "daily_sales")} <= outlets
+    assert {a.name: a.uri for a in dag.get_task("silver_transformation").outlets} == {
+        f"file://{lake_root}/silver/{name}": f"file://{lake_root}/silver/{name}"
+        for name in ("clients", "purchases", "clients_rejects", "purchases_rejects")}
+
+
+@pytest.mark.parametrize(("params", "logical_date", "run_after", "run_date", "logical"), [
+    ({}, "2026-11-29T00:00:00+00:00", "2026-11-30T00:00:00+00:00", "2026-11-29", "2026-11-29"),
+    ({"run_date": "2026-10-01"}, "2026-11-29T00:00:00+00:00", "2026-11-30T00:00:00+00:00", "2026-10-01", "2026-11-29"),
+    # A run created without a logical date: the UTC date of its run_after, whatever its offset.
+    ({}, None, "2026-11-29T23:30:00-02:00", "2026-11-30", ""),
+    ({"run_date": None}, None, "2026-11-29T08:15:00+00:00", "2026-11-29", ""),
+])
+def test_every_task_renders_the_same_run_date_with_or_without_a_logical_date(dagbag, params, logical_date,
+                                                                             run_after, run_date, logical):
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from medallion.operators import logical_date_of, run_date_of
+
+    dag = dagbag.dags["medallion_pipeline"]
+    dag_run = SimpleNamespace(logical_date=logical_date and datetime.fromisoformat(logical_date),
+                              run_after=datetime.fromisoformat(run_after))
+    assert run_date_of(params, dag_run) == run_date
+    assert logical_date_of(dag_run) == logical
+    context = {"params": {"future_dates": "reject", **params}, "dag_run": dag_run, "run_id": "manual__x"}
+    for task_id in ("silver_transformation", "gold_aggregation"):
+        task = dag.get_task(task_id)
+        rendered = [task.render_template(arg, context) for arg in task.application_args[:6]]
+        assert rendered == ["--run-date", run_date, "--run-id", "manual__x", "--logical-date", logical]
+        assert task.render_template(task.run_date, context) == run_date
 
 
 def test_sample_data_dag_shape(dagbag):

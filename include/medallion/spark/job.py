@@ -33,6 +33,10 @@ def _iso_date(text: str) -> str:
     return text
 
 
+def _optional_iso_date(text: str) -> str | None:
+    return _iso_date(text) if text else None
+
+
 def parser(description: str) -> argparse.ArgumentParser:
     """An argument parser with the options every layer job takes (``--run-date``, ``--run-id``,
     ``--logical-date``); bad arguments exit with code 2."""
@@ -40,8 +44,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     parsed.add_argument("--run-date", required=True, type=_iso_date,
                         help="as-of date of the run (YYYY-MM-DD): the partition it replaces")
     parsed.add_argument("--run-id", required=True, help="pipeline run id (Airflow run_id), recorded in the commits")
-    parsed.add_argument("--logical-date", type=_iso_date, default=None,
-                        help="Airflow logical date, recorded in the commits (default: the run date)")
+    parsed.add_argument("--logical-date", type=_optional_iso_date, default=None,
+                        help="Airflow logical date, recorded in the commits; empty or absent (a run "
+                             "without a logical date): the run date")
     return parsed
 
 
