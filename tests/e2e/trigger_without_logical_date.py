@@ -13,7 +13,7 @@ from airflow.dag_processing.dagbag import DagBag
 from medallion.config import PROJECT_ROOT
 
 if __name__ == "__main__":
-    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"), include_examples=False).get_dag("medallion_pipeline")
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("medallion_pipeline")
     run = dag.test(logical_date=None, run_after=pendulum.parse(sys.argv[1]))
     print(f"run {run.run_id}: logical date {run.logical_date}, run after {run.run_after}, {run.state}")
     sys.exit(0 if run.state == "success" else 1)
