@@ -15,7 +15,7 @@ per table). A failed gate commits nothing: readers keep the previous snapshot.
 
 | task | what it does | gate |
 | --- | --- | --- |
-| `ingest_bronze` | copies `sources/clients.csv` and `sources/purchases.csv` byte-for-byte into the write-once bronze archive (`bronze/<dataset>/ingest_date=<run date>/`) with a manifest (sha256, bytes, rows). A missing, empty or wrong-header file fails here, naming the file. | |
+| `ingest_bronze` | copies `sources/clients.csv` and `sources/purchases.csv` byte-for-byte into the write-once bronze archive (`bronze/<dataset>/ingest_date=<run date>/`) with a manifest (sha256, bytes, rows, encoding). A missing, empty or wrong-header file, or one that does not decode in its declared encoding (`CLIENTS_ENCODING` / `PURCHASES_ENCODING`), fails here, naming the file. | |
 | `silver_transformation` | Spark job: reads the bronze files, **gate_bronze** (contract columns, rows > 0, row count = manifest), then typed, cleaned `clients` and `purchases` with every rejected row kept in `clients_rejects` / `purchases_rejects` with its reason, **gate_silver** (keys, emails, dates, amounts, referential integrity, rejected share under the threshold), then the commit and `quality_report.json`. | gate_bronze, gate_silver |
 | `gold_aggregation` | Spark job: `fact_sales`, `client_kpis` (RFM), product, country, daily, weekly and monthly tables and the statistics, **gate_gold** (unique keys, non-negative money, market shares, revenue reconciliation, calendar without gaps, RFM scores), then the commit, `statistical_distributions.json` and `gold_summary.json`. | gate_gold |
 | `publish_gold` | loads gold into MongoDB (`mongo_default`) through staging collections swapped in by rename, with a `_publish_log`. | |
@@ -117,8 +117,8 @@ with DAG(
     def ingest_bronze(params: dict, dag_run, run_id: str) -> dict:
         """Copy the landing-zone CSVs into the write-once bronze archive for the run date.
 
-        Retried with exponential backoff on storage errors; a missing, empty or wrong-header file fails
-        at once (no retry) with a message naming the file.
+        Retried with exponential backoff on storage errors; a missing, empty, undecodable or wrong-header
+        file fails at once (no retry) with a message naming the file.
         """
         from airflow.sdk.exceptions import AirflowFailException
 

@@ -9,10 +9,12 @@ Layout (one folder per dataset and ingest date, inside the lake's ``bronze`` lay
 
 Rules:
 
-* The same bytes as the latest version of that date again are a no-op, reported as ``unchanged``.
-* Different bytes are stored as the next version next to the old ones. Nothing is ever
-  overwritten or deleted. (Bytes equal to an *older* version but not to the latest one are a new
-  version too: the latest version must always be what the source held last.)
+* The same bytes as the latest version of that date again, in the same declared encoding, are a
+  no-op, reported as ``unchanged``.
+* Different bytes (or the same bytes declared in another encoding) are stored as the next version
+  next to the old ones. Nothing is ever overwritten or deleted. (Bytes equal to an *older* version
+  but not to the latest one are a new version too: the latest version must always be what the
+  source held last.)
 * A manifest is written after its CSV file and is the commit marker: a version exists once its
   manifest exists. A CSV file without a manifest (an ingestion that died mid-copy) is not a
   version; the next ingestion of that date writes the same version number again.
@@ -25,12 +27,20 @@ every other non-blank line is one data row. Quoted fields spanning several lines
 supported (Spark reads CSV line by line too). The silver job numbers rows the same way, and checks
 that it read exactly ``data_rows`` rows.
 
+**Encoding** (manifest ``encoding``): bronze keeps the bytes as they are, never transcoded. Each
+source is declared in one of :data:`medallion.contract.SOURCE_ENCODINGS` (settings
+``clients_encoding`` / ``purchases_encoding``, variables ``CLIENTS_ENCODING`` /
+``PURCHASES_ENCODING``, default UTF-8); the validation pass decodes every line with it and refuses
+a file holding a byte that does not decode, naming its line and offset. Readers of bronze decode
+with the manifest's encoding (:func:`manifest_encoding`).
+
 All I/O goes through :mod:`medallion.lake` (``pyarrow.fs``), so the same code runs on a local
 folder or on S3/MinIO.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import posixpath
@@ -41,13 +51,13 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from medallion import lake
-from medallion.config import Settings
-from medallion.contract import DATASETS, SOURCE_COLUMNS, SOURCE_FILES
+from medallion.config import ENCODING_VARIABLES, Settings
+from medallion.contract import DATASETS, DEFAULT_ENCODING, SOURCE_COLUMNS, SOURCE_FILES, source_encoding
 
 #: Bytes read per chunk when hashing and copying (files can be hundreds of MB).
 CHUNK_BYTES = 8 * 1024 * 1024
 #: Manifest format version, bumped when fields change.
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 
 #: Bytes a blank line may consist of (what Java's ``String.trim`` removes: U+0000..U+0020).
 _BLANK_BYTES = bytes(range(0x21))
@@ -105,16 +115,45 @@ def _sources(settings: Settings, sources_dir: str | None) -> tuple[pafs.FileSyst
 
 
 class _Scan:
-    """Streaming sha256, byte count, header line and data-row count of a file (see module doc)."""
+    """Streaming sha256, byte count, header line and data-row count of a file (see module doc).
 
-    def __init__(self) -> None:
+    With an ``encoding``, lines are also decoded with it (strictly) up to the first byte that does
+    not decode; ``bad_byte`` is then ``(line, column, offset, value)``: the 1-based line number
+    counting every line (header and blank lines too, as an editor does), the byte's 1-based column
+    in bytes within that line, its 0-based offset in the file, and its value.
+    """
+
+    def __init__(self, encoding: str | None = None) -> None:
         self.sha = hashlib.sha256()
         self.size = 0
         self.header: bytes | None = None
         self.data_rows = 0
+        self.encoding = encoding
+        self.bad_byte: tuple[int, int, int, int] | None = None
         self._carry = b""
+        self._lines_decoded = 0
+        self._offset = 0  # file offset of the first byte not decoded yet
+
+    def _decode(self, lines: list[bytes]) -> None:
+        # Line terminators are single ASCII bytes in every accepted encoding, so decoding whole
+        # lines together finds the same first bad byte as decoding them one by one (as Spark does).
+        block = b"".join(lines)
+        try:
+            block.decode(self.encoding)
+        except UnicodeDecodeError as error:
+            start = 0
+            for number, line in enumerate(lines, start=self._lines_decoded + 1):
+                if error.start < start + len(line):
+                    column = error.start - start
+                    self.bad_byte = (number, column + 1, self._offset + error.start, line[column])
+                    break
+                start += len(line)
+        self._lines_decoded += len(lines)
+        self._offset += len(block)
 
     def _lines(self, lines: list[bytes]) -> None:
+        if self.encoding and self.bad_byte is None:
+            self._decode(lines)
         for line in lines:
             if not line.strip(_BLANK_BYTES):
                 continue
@@ -150,19 +189,21 @@ def _stream(fs: pafs.FileSystem, path: str, scan: _Scan, out: Any | None = None)
             scan.update(chunk)
             if out is not None:
                 out.write(chunk)
+            if scan.bad_byte:
+                return  # the file is refused: reading on cannot change that
     scan.finish()
 
 
-def parse_header(header_line: bytes, where: str) -> list[str]:
-    """Column names of a CSV header line (UTF-8, a leading BOM ignored, names trimmed).
+def parse_header(header_line: bytes, where: str, encoding: str = DEFAULT_ENCODING) -> list[str]:
+    """Column names of a CSV header line (decoded with ``encoding``, a leading UTF-8 BOM ignored, names trimmed).
 
     Raises:
-        BronzeError: the line is not UTF-8 or holds duplicate or empty column names.
+        BronzeError: the line does not decode or holds duplicate or empty column names.
     """
     try:
-        text = header_line.decode("utf-8-sig")
+        text = header_line.decode("utf-8-sig" if encoding == "UTF-8" else encoding)
     except UnicodeDecodeError as exc:
-        raise BronzeError(f"{where}: header is not valid UTF-8 ({exc})") from None
+        raise BronzeError(f"{where}: header is not valid {encoding} ({exc})") from None
     names = [name.strip() for name in next(csv.reader([text]))]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -172,7 +213,8 @@ def parse_header(header_line: bytes, where: str) -> list[str]:
     return names
 
 
-def read_header(fs: pafs.FileSystem, path: str, where: str | None = None) -> list[str]:
+def read_header(fs: pafs.FileSystem, path: str, where: str | None = None,
+                encoding: str = DEFAULT_ENCODING) -> list[str]:
     """Column names of a CSV file's header (its first non-blank line), reading only as far as needed.
 
     Raises:
@@ -189,7 +231,12 @@ def read_header(fs: pafs.FileSystem, path: str, where: str | None = None) -> lis
             scan.update(chunk)
     if scan.header is None:
         raise BronzeError(f"{where}: file is empty (no header line)")
-    return parse_header(scan.header, where)
+    return parse_header(scan.header, where, encoding)
+
+
+def manifest_encoding(manifest: dict[str, Any]) -> str:
+    """The encoding a bronze file was validated with (manifests written before there was one: UTF-8)."""
+    return source_encoding(manifest.get("encoding", DEFAULT_ENCODING))
 
 
 def check_header(dataset: str, names: list[str], where: str) -> None:
@@ -215,15 +262,32 @@ def _versions(fs: pafs.FileSystem, folder: str) -> dict[int, str]:
     return found
 
 
-def _validate(dataset: str, src_fs: pafs.FileSystem, src_path: str, src_uri: str) -> tuple[_Scan, list[str]]:
-    """Pass 1 over a source file: hash, count and check it without writing anything to bronze."""
+def _undecodable(where: str, dataset: str, scan: _Scan) -> BronzeError:
+    line, column, offset, value = scan.bad_byte
+    variable = ENCODING_VARIABLES[dataset]
+    if scan.encoding == "UTF-8":
+        hint = f"set {variable}=latin-1 (or cp1252) if the file is not UTF-8"
+    else:
+        hint = f"{variable} is {scan.encoding}: set it to the file's encoding"
+    return BronzeError(f"{where}: not valid {scan.encoding}: byte 0x{value:02X} at line {line}, column {column} "
+                       f"(byte offset {offset} in the file); {hint}")
+
+
+def _validate(dataset: str, src_fs: pafs.FileSystem, src_path: str, src_uri: str,
+              encoding: str) -> tuple[_Scan, list[str]]:
+    """Pass 1 over a source file: hash, count, decode and check it without writing anything to bronze."""
     if not lake.is_file(src_fs, src_path):
         raise BronzeError(f"{src_uri}: source file not found")
-    scan = _Scan()
+    scan = _Scan(encoding)
     _stream(src_fs, src_path, scan)
+    if scan.bad_byte:
+        raise _undecodable(src_uri, dataset, scan)
     if scan.header is None:
         raise BronzeError(f"{src_uri}: file is empty (no header line)")
-    header = parse_header(scan.header, src_uri)
+    if encoding != "UTF-8" and scan.header.startswith(codecs.BOM_UTF8):
+        raise BronzeError(f"{src_uri}: starts with a UTF-8 byte-order mark but {ENCODING_VARIABLES[dataset]} "
+                          f"is {encoding}: set it to UTF-8")
+    header = parse_header(scan.header, src_uri, encoding)
     check_header(dataset, header, src_uri)
     if scan.data_rows == 0:
         raise BronzeError(f"{src_uri}: file has a header but no data rows")
@@ -239,7 +303,8 @@ def _store(settings: Settings, dataset: str, run_date: str, run_id: str, src_fs:
     if versions:
         latest = max(versions)
         manifest = lake.read_json(fs, versions[latest])
-        if manifest.get("sha256") == scan.sha.hexdigest() and manifest.get("bytes") == scan.size:
+        if (manifest.get("sha256") == scan.sha.hexdigest() and manifest.get("bytes") == scan.size
+                and manifest_encoding(manifest) == scan.encoding):
             return {"status": "unchanged", "version": latest,
                     "path": posixpath.join(folder, manifest["file"]), "manifest": manifest}
     version = max(versions, default=0) + 1
@@ -262,6 +327,7 @@ def _store(settings: Settings, dataset: str, run_date: str, run_id: str, src_fs:
         "bytes": scan.size,
         "data_rows": scan.data_rows,
         "header": header,
+        "encoding": scan.encoding,
         "source_uri": src_uri,
         "bronze_uri": lake.display_uri(settings, "bronze", dataset, ingest_dir(run_date), bronze_name),
         "ingest_date": run_date,
@@ -288,16 +354,20 @@ def ingest(settings: Settings, run_date: str, run_id: str, sources_dir: str | No
     Returns:
         ``{"run_date", "run_id", "datasets": {dataset: {"status", "version", "path",
         "manifest"}}}`` where ``status`` is ``ingested`` (version 1), ``new_version`` (version N >= 2,
-        the bytes changed) or ``unchanged`` (the latest version already holds these bytes; nothing
-        written); ``path`` is the bronze CSV's filesystem path and ``manifest`` its manifest:
-        ``dataset``, ``file``, ``version``, ``sha256`` (hex), ``bytes``, ``data_rows``, ``header``
-        (column names as in the file), ``source_uri``, ``bronze_uri``, ``ingest_date``, ``run_id``,
-        ``ingested_at`` (UTC, ISO 8601), ``manifest_format``.
+        the bytes or their declared encoding changed) or ``unchanged`` (the latest version already
+        holds these bytes in this encoding; nothing written); ``path`` is the bronze CSV's
+        filesystem path and ``manifest`` its manifest: ``dataset``, ``file``, ``version``,
+        ``sha256`` (hex), ``bytes``, ``data_rows``, ``header``
+        (column names as in the file), ``encoding`` (the ``contract.SOURCE_ENCODINGS`` name the
+        file was validated with: ``settings.encoding(dataset)``), ``source_uri``, ``bronze_uri``,
+        ``ingest_date``, ``run_id``, ``ingested_at`` (UTC, ISO 8601), ``manifest_format``.
 
     Raises:
-        BronzeError: a source file is missing or empty (no header or no data rows), its header is
-            not UTF-8, has duplicate or empty names, or lacks a contract column; or it changed
-            during the copy. Both files are validated before either is written.
+        BronzeError: a source file is missing or empty (no header or no data rows), holds a byte
+            that does not decode in its declared encoding (message: line, column, byte offset,
+            byte value and the variable to set), starts with a UTF-8 byte-order mark but is declared
+            in another encoding, its header has duplicate or empty names or lacks a contract column;
+            or it changed during the copy. Both files are validated before either is written.
         ValueError: ``run_date`` is not ``YYYY-MM-DD``.
     """
     _check_run_date(run_date)
@@ -311,7 +381,8 @@ def ingest(settings: Settings, run_date: str, run_id: str, sources_dir: str | No
     for dataset in DATASETS:  # validate every file before writing any
         src_path = posixpath.join(src_dir, SOURCE_FILES[dataset])
         src_uri = posixpath.join(src_display, SOURCE_FILES[dataset])
-        checked[dataset] = (src_path, src_uri, *_validate(dataset, src_fs, src_path, src_uri))
+        checked[dataset] = (src_path, src_uri,
+                            *_validate(dataset, src_fs, src_path, src_uri, settings.encoding(dataset)))
     results = {dataset: _store(settings, dataset, run_date, run_id, src_fs, *checked[dataset])
                for dataset in DATASETS}
     return {"run_date": run_date, "run_id": run_id, "datasets": results}

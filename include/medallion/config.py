@@ -11,16 +11,25 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from medallion.contract import FUTURE_DATE_POLICIES
+from medallion.contract import DEFAULT_ENCODING, FUTURE_DATE_POLICIES, source_encoding
 
 #: The repository root (``include/medallion/config.py`` -> three levels up).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: Environment variable declaring each dataset's source encoding.
+ENCODING_VARIABLES = {"clients": "CLIENTS_ENCODING", "purchases": "PURCHASES_ENCODING"}
 
 
 def _env_bool(value: str | None, default: bool) -> bool:
     if value is None or value.strip() == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _encoding(value: str, name: str) -> str:
+    try:
+        return source_encoding(value)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
 
 
 def _env_int(value: str, name: str) -> int:
@@ -55,6 +64,10 @@ class Settings:
         vacuum_retain_hours: Files that no table version younger than this still needs are
             removed by ``VACUUM`` (hours; Delta's default is 168, one week). Readers and
             time travel older than this may fail once their files are gone.
+        clients_encoding / purchases_encoding: Character encoding of each source file, any name
+            Python knows for one of ``contract.SOURCE_ENCODINGS``, stored as that name (``latin-1``
+            becomes ``ISO-8859-1``). The bronze ingestion checks the whole file decodes with it and
+            records it in the manifest; both silver engines read the file with it.
     """
 
     lake_root: str = str(PROJECT_ROOT / "data" / "lake")
@@ -72,6 +85,8 @@ class Settings:
     great_expectations_dir: str = str(PROJECT_ROOT / "great_expectations")
     retention_days: int = 0
     vacuum_retain_hours: int = 168
+    clients_encoding: str = DEFAULT_ENCODING
+    purchases_encoding: str = DEFAULT_ENCODING
 
     def __post_init__(self) -> None:
         if self.future_dates not in FUTURE_DATE_POLICIES:
@@ -84,6 +99,14 @@ class Settings:
             raise ValueError(f"RETENTION_DAYS must be 0 (keep every run date) or more, got {self.retention_days}")
         if self.vacuum_retain_hours < 0:
             raise ValueError(f"VACUUM_RETAIN_HOURS must be 0 or more, got {self.vacuum_retain_hours}")
+        # A frozen dataclass: store the canonical names so manifests and readers see one spelling.
+        for dataset in ENCODING_VARIABLES:
+            name = f"{dataset}_encoding"
+            object.__setattr__(self, name, _encoding(getattr(self, name), ENCODING_VARIABLES[dataset]))
+
+    def encoding(self, dataset: str) -> str:
+        """The declared encoding of ``dataset``'s source file (a ``contract.SOURCE_ENCODINGS`` name)."""
+        return {"clients": self.clients_encoding, "purchases": self.purchases_encoding}[dataset]
 
     @property
     def is_s3(self) -> bool:
@@ -128,4 +151,6 @@ class Settings:
             retention_days=_env_int(get("RETENTION_DAYS", str(defaults.retention_days)), "RETENTION_DAYS"),
             vacuum_retain_hours=_env_int(get("VACUUM_RETAIN_HOURS", str(defaults.vacuum_retain_hours)),
                                          "VACUUM_RETAIN_HOURS"),
+            clients_encoding=get("CLIENTS_ENCODING", DEFAULT_ENCODING),
+            purchases_encoding=get("PURCHASES_ENCODING", DEFAULT_ENCODING),
         )

@@ -3,12 +3,14 @@
 Every engine (Spark jobs, the pandas reference engine), the data generator, the quality gates
 and the tests read the contract from here, so a rule is defined once.
 
-Sources are UTF-8 CSV files with a header row (see ``SOURCE_COLUMNS``); columns may come in any
-order and extra columns are allowed (kept in bronze, ignored by silver).
+Sources are CSV files with a header row (see ``SOURCE_COLUMNS``), in one of ``SOURCE_ENCODINGS``
+(UTF-8 unless declared otherwise); columns may come in any order and extra columns are allowed (kept
+in bronze, ignored by silver).
 """
 
 from __future__ import annotations
 
+import codecs
 from types import MappingProxyType
 
 #: Contract columns of each source file, in the seed's order.
@@ -25,6 +27,36 @@ SOURCE_FILES: MappingProxyType[str, str] = MappingProxyType(
 )
 
 DATASETS: tuple[str, ...] = ("clients", "purchases")
+
+#: Encodings a source file may be declared in, by the name the bronze manifest records: the IANA
+#: name, which Python's codecs, pyarrow and Java (Spark's CSV reader) all accept. Each keeps
+#: ``\n``, ``\r``, ``,`` and ``"`` as single ASCII bytes that never occur inside another character,
+#: so lines and fields can be split on bytes, and Python and Java decode every byte sequence that
+#: Python's strict decoder accepts to the same text. Bytes Python refuses (invalid UTF-8;
+#: windows-1252's undefined 0x81, 0x8D, 0x8F, 0x90, 0x9D, which Java would read as U+FFFD) fail
+#: the bronze ingestion, so no engine ever reads them. A UTF-8 byte-order mark is allowed.
+SOURCE_ENCODINGS: tuple[str, ...] = ("UTF-8", "ISO-8859-1", "ISO-8859-15", "windows-1252")
+DEFAULT_ENCODING = "UTF-8"
+
+
+def source_encoding(name: str) -> str:
+    """The ``SOURCE_ENCODINGS`` name of an encoding given by any name Python knows for it.
+
+    ``latin-1``, ``latin1`` and ``iso8859_1`` give ``ISO-8859-1``; ``cp1252`` gives
+    ``windows-1252``; ``latin9`` gives ``ISO-8859-15``; ``utf8`` gives ``UTF-8``.
+
+    Raises:
+        ValueError: any other encoding; the message lists the accepted names.
+    """
+    try:
+        codec = codecs.lookup(name.strip()).name
+    except LookupError:
+        codec = None
+    for accepted in SOURCE_ENCODINGS:
+        if codecs.lookup(accepted).name == codec:
+            return accepted
+    raise ValueError(f"unsupported source encoding {name!r}; accepted: UTF-8 (with or without a byte-order "
+                     "mark), ISO-8859-1 (latin-1), ISO-8859-15 (latin9) and windows-1252 (cp1252)")
 
 #: Canonical country spelling (the seed's ten countries).
 COUNTRIES: tuple[str, ...] = (

@@ -183,6 +183,101 @@ def test_invalid_files_fail_with_the_file_and_the_problem(settings, tmp_path, cl
     assert not bronze_dir(settings, "clients").exists()
 
 
+# "José García", "Jürgen Müller", "Zoë Brontë" in ISO-8859-1, CRLF line ends, a blank third line.
+LATIN1_CLIENTS = (
+    b"id_client,name,email,subscription_date,country\r\n"             # line 1: 46 + 2 bytes
+    b"1,Ann Lee,ann@example.com,2024-01-02,France\r\n"                # line 2: 43 + 2 bytes, from offset 48
+    b"\r\n"                                                           # line 3: blank, offset 93
+    b"2,Jos\xe9 Garc\xeda,jose@example.com,2024-03-04,Spain\r\n"       # line 4 from offset 95: 0xE9 is byte 6
+    b"3,J\xfcrgen M\xfcller,jurgen@example.com,2024-05-06,Germany\r\n"
+    b"4,Zo\xeb Bront\xeb,zoe@example.com,2024-07-08,UK\r\n"
+)
+
+
+@pytest.mark.parametrize("chunk_bytes", [bronze.CHUNK_BYTES, 3])
+def test_latin1_file_read_as_utf8_fails_naming_line_and_offset(monkeypatch, settings, tmp_path, chunk_bytes):
+    monkeypatch.setattr(bronze, "CHUNK_BYTES", chunk_bytes)  # 3: lines and CRLF pairs split across chunks
+    src = write_sources(tmp_path / "landing", clients=LATIN1_CLIENTS)
+    with pytest.raises(BronzeError) as error:
+        ingest(settings, RUN_DATE, "run-1", sources_dir=str(src))
+    assert str(error.value) == (
+        f"{src / 'clients.csv'}: not valid UTF-8: byte 0xE9 at line 4, column 6 (byte offset 100 in the file); "
+        "set CLIENTS_ENCODING=latin-1 (or cp1252) if the file is not UTF-8")
+    assert not (Path(settings.lake_root) / "bronze").exists()
+
+
+def test_latin1_file_with_the_setting_is_kept_as_is_and_its_encoding_recorded(settings, tmp_path):
+    src = write_sources(tmp_path / "landing", clients=LATIN1_CLIENTS)
+    result = ingest(settings.with_overrides(clients_encoding="latin-1"), RUN_DATE, "run-1", sources_dir=str(src))
+    manifest = result["datasets"]["clients"]["manifest"]
+    assert (manifest["encoding"], manifest["data_rows"], manifest["manifest_format"]) == ("ISO-8859-1", 4, 2)
+    assert result["datasets"]["purchases"]["manifest"]["encoding"] == "UTF-8"
+    assert (bronze_dir(settings, "clients") / "clients.csv").read_bytes() == LATIN1_CLIENTS  # never transcoded
+
+
+def test_cp1252_file_with_the_setting_then_the_same_bytes_declared_otherwise(settings, tmp_path):
+    # 0x93 and 0x94 are windows-1252's curly double quotes.
+    clients = CLIENTS + b"3,Zo\xeb \x93Zed\x94 Bront\xeb,zoe@example.com,2024-05-06,UK\n"
+    src = write_sources(tmp_path / "landing", clients=clients)
+    first = ingest(settings.with_overrides(clients_encoding="cp1252"), RUN_DATE, "run-1", sources_dir=str(src))
+    assert first["datasets"]["clients"]["manifest"]["encoding"] == "windows-1252"
+    assert first["datasets"]["clients"]["manifest"]["data_rows"] == 3
+
+    # Readers decode with the manifest's encoding: declaring another one is a new version.
+    again = ingest(settings.with_overrides(clients_encoding="latin1"), RUN_DATE, "run-2", sources_dir=str(src))
+    clients_result = again["datasets"]["clients"]
+    assert (clients_result["status"], clients_result["version"]) == ("new_version", 2)
+    assert clients_result["manifest"]["encoding"] == "ISO-8859-1"
+    assert again["datasets"]["purchases"]["status"] == "unchanged"
+    assert (bronze_dir(settings, "clients") / "clients.v2.csv").read_bytes() == clients
+
+
+@pytest.mark.parametrize("byte", [0x81, 0x8D, 0x8F, 0x90, 0x9D])
+def test_bytes_windows_1252_leaves_undefined_are_refused(settings, tmp_path, byte):
+    # Java would read them as U+FFFD, Python refuses them: the file never reaches bronze.
+    # CLIENTS holds 47 + 44 + 43 = 134 bytes in 3 lines; "3,Cy" puts the byte at column 5, offset 138.
+    clients = CLIENTS + b"3,Cy" + bytes([byte]) + b",cy@example.com,2024-05-06,UK\n"
+    src = write_sources(tmp_path / "landing", clients=clients)
+    with pytest.raises(BronzeError) as error:
+        ingest(settings.with_overrides(clients_encoding="windows-1252"), RUN_DATE, "run-1", sources_dir=str(src))
+    assert str(error.value) == (
+        f"{src / 'clients.csv'}: not valid windows-1252: byte 0x{byte:02X} at line 4, column 5 (byte offset 138 "
+        "in the file); CLIENTS_ENCODING is windows-1252: set it to the file's encoding")
+
+
+def test_utf8_byte_order_mark_and_accents_pass(monkeypatch, settings, tmp_path):
+    monkeypatch.setattr(bronze, "CHUNK_BYTES", 3)  # splits the BOM and the two-byte characters
+    clients = (b"\xef\xbb\xbfid_client,name,email,subscription_date,country\n"
+               b"1,Jos\xc3\xa9 Garc\xc3\xada,jose@example.com,2024-03-04,Spain\n")
+    src = write_sources(tmp_path / "landing", clients=clients)
+    manifest = ingest(settings, RUN_DATE, "run-1", sources_dir=str(src))["datasets"]["clients"]["manifest"]
+    assert manifest["header"] == ["id_client", "name", "email", "subscription_date", "country"]
+    assert (manifest["encoding"], manifest["data_rows"]) == ("UTF-8", 1)
+    assert (bronze_dir(settings, "clients") / "clients.csv").read_bytes() == clients
+
+    with pytest.raises(BronzeError, match=r"clients\.csv: starts with a UTF-8 byte-order mark but "
+                                          r"CLIENTS_ENCODING is ISO-8859-1: set it to UTF-8"):
+        ingest(settings.with_overrides(clients_encoding="latin-1"), "2026-11-30", "run-2", sources_dir=str(src))
+
+
+def test_encoding_settings_accept_aliases_and_name_the_accepted_encodings():
+    from medallion.config import Settings
+
+    assert (Settings().clients_encoding, Settings().purchases_encoding) == ("UTF-8", "UTF-8")
+    declared = Settings.from_env({"CLIENTS_ENCODING": "latin1", "PURCHASES_ENCODING": " CP1252 "})
+    assert (declared.encoding("clients"), declared.encoding("purchases")) == ("ISO-8859-1", "windows-1252")
+    assert Settings.from_env({"CLIENTS_ENCODING": "iso-8859-15"}).clients_encoding == "ISO-8859-15"
+    assert Settings(purchases_encoding="utf8").purchases_encoding == "UTF-8"
+    with pytest.raises(ValueError) as error:
+        Settings.from_env({"PURCHASES_ENCODING": "utf-16"})
+    assert str(error.value) == (
+        "PURCHASES_ENCODING: unsupported source encoding 'utf-16'; accepted: UTF-8 (with or without a "
+        "byte-order mark), ISO-8859-1 (latin-1), ISO-8859-15 (latin9) and windows-1252 (cp1252)")
+    with pytest.raises(ValueError, match="CLIENTS_ENCODING: unsupported source encoding 'klingon'"):
+        Settings(clients_encoding="klingon")
+    assert bronze.manifest_encoding({"dataset": "clients"}) == "UTF-8"  # a manifest from before the field
+
+
 def test_a_bad_second_file_leaves_bronze_untouched(settings, tmp_path):
     src = write_sources(tmp_path / "landing", purchases=b"id_purchase,id_client\n1,1\n")
     with pytest.raises(BronzeError, match=r"purchases\.csv: header is missing contract column\(s\) product"):

@@ -10,6 +10,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from medallion import bronze, lake
+from medallion.engines import pandas_engine
 from medallion.spark import silver
 
 RUN_DATE = "2026-11-29"
@@ -246,6 +247,46 @@ def test_read_bronze_maps_columns_by_name(spark, settings, tmp_path):
 def test_read_bronze_without_ingestion_names_the_missing_file(spark, settings):
     with pytest.raises(bronze.BronzeError, match=r"bronze/clients/ingest_date=2026-11-29/_manifest\.json"):
         silver.read_bronze(spark, settings, "clients", RUN_DATE)
+
+
+PURCHASES_CSV = b"id_purchase,id_client,product,price,quantity,purchase_date,total\n1,1,Mouse,5,1,2025-01-01,5\n"
+
+
+def test_latin1_names_reach_silver_as_the_intended_unicode(spark, settings, tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "clients.csv").write_bytes(
+        b"id_client,name,email,subscription_date,country\n"
+        b"1,Jos\xe9 Garc\xeda,jose@x.com,2024-01-01,Spain\n"      # ISO-8859-1: 0xE9 = é, 0xED = í
+        b"2,J\xfcrgen M\xfcller,jurgen@x.com,2024-01-01,Germany\n"  # 0xFC = ü
+        b"3,Zo\xeb Bront\xeb,zoe@x.com,2024-01-01,UK\n")          # 0xEB = ë
+    (landing / "purchases.csv").write_bytes(PURCHASES_CSV)
+    bronze.ingest(settings.with_overrides(clients_encoding="latin-1"), RUN_DATE, "r1", sources_dir=str(landing))
+    read = silver.read_bronze(spark, settings, "clients", RUN_DATE)  # the manifest's encoding decides
+    clean, _, _ = silver.clean_clients(read.rows, RUN_DATE)
+    assert [r.name for r in clean.orderBy("id_client").collect()] == ["José García", "Jürgen Müller", "Zoë Brontë"]
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "ISO-8859-15", "windows-1252"])
+def test_both_engines_decode_every_byte_as_python_does(spark, settings, tmp_path, encoding):
+    # Every byte 0x80..0xFF the encoding defines, in one field: Spark (Java's decoder) and the pandas
+    # engine (pyarrow) must read what Python's codec reads. windows-1252 leaves five bytes undefined;
+    # bronze refuses them (tests/unit/test_bronze.py).
+    undefined = {0x81, 0x8D, 0x8F, 0x90, 0x9D} if encoding == "windows-1252" else set()
+    high = bytes(b for b in range(0x80, 0x100) if b not in undefined)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "clients.csv").write_bytes(
+        b"id_client,name,email,subscription_date,country\n1," + high + b",a@x.com,2024-01-01,UK\n")
+    (landing / "purchases.csv").write_bytes(PURCHASES_CSV)
+    bronze.ingest(settings.with_overrides(clients_encoding=encoding), RUN_DATE, "r1", sources_dir=str(landing))
+    expected = high.decode(encoding)
+    assert len(expected) == len(high)
+
+    assert [r.name for r in silver.read_bronze(spark, settings, "clients", RUN_DATE).rows.collect()] == [expected]
+    path, manifest = bronze.latest_version(settings, "clients", RUN_DATE)
+    table = pandas_engine.read_source(settings, path, "clients", encoding=bronze.manifest_encoding(manifest))
+    assert table.column("name").to_pylist() == [expected]
 
 
 @pytest.mark.parametrize(("out", "inp", "score"), [(0, 0, 0.0), (2, 3, 66.67), (1, 8, 12.5), (1, 3, 33.33),

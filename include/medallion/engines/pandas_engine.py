@@ -7,8 +7,9 @@ of them is wrong.
 
 How it computes:
 
-* Sources are read with ``pyarrow.csv`` from bronze (:func:`medallion.bronze.latest_version`) with
-  every contract column typed as ``string`` (no inference); extra columns are ignored.
+* Sources are read with ``pyarrow.csv`` from bronze (:func:`medallion.bronze.latest_version`) in the
+  encoding their manifest records, with every contract column typed as ``string`` (no inference);
+  extra columns are ignored.
 * String rules (trim, regex, lower-case) run as vectorised ``pyarrow.compute`` kernels, numbers as
   NumPy arrays, grouping with pandas. No per-row Python code (no ``apply``/``iterrows``).
 * Money is handled as exact **integer cents** (``int64``): half-up rounding (half away from zero,
@@ -349,8 +350,9 @@ def _skip_blank_line(row) -> str:
     return "skip" if not row.text.strip("".join(map(chr, range(0x21)))) else "error"
 
 
-def read_source(settings: Settings, path: str, dataset: str, expected_rows: int | None = None) -> pa.Table:
-    """Read a source CSV with every contract column as ``string`` (extra columns ignored).
+def read_source(settings: Settings, path: str, dataset: str, expected_rows: int | None = None,
+                encoding: str = C.DEFAULT_ENCODING) -> pa.Table:
+    """Read a source CSV in ``encoding`` with every contract column as ``string`` (extra columns ignored).
 
     An empty field, quoted or not, is null (as in Spark's CSV reader, so rejects keep the same
     original values in both engines); rows keep the file's order; blank lines
@@ -370,7 +372,7 @@ def read_source(settings: Settings, path: str, dataset: str, expected_rows: int 
     parse = pacsv.ParseOptions(invalid_row_handler=_skip_blank_line)
     try:
         with fs.open_input_stream(path) as stream:
-            table = pacsv.read_csv(stream, read_options=pacsv.ReadOptions(block_size=32 << 20),
+            table = pacsv.read_csv(stream, read_options=pacsv.ReadOptions(block_size=32 << 20, encoding=encoding),
                                    parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, KeyError) as error:
         raise ValueError(f"cannot read {dataset} source {path}: {error}") from error
@@ -659,15 +661,19 @@ def run_silver(settings: Settings, run_date: str, run_id: str, future_dates: str
         FileNotFoundError: no bronze data for the run date (raised by :mod:`medallion.bronze`).
         ValueError: a bronze file lacks a contract column or is not valid CSV.
     """
+    from medallion.bronze import manifest_encoding
+
     date.fromisoformat(run_date)
     future_dates = future_dates or settings.future_dates
     clients_path, clients_manifest = _bronze_file(settings, "clients", run_date)
-    clients_src = read_source(settings, clients_path, "clients", expected_rows=int(clients_manifest["data_rows"]))
+    clients_src = read_source(settings, clients_path, "clients", expected_rows=int(clients_manifest["data_rows"]),
+                              encoding=manifest_encoding(clients_manifest))
     clients, client_rejects, clients_report = clean_clients(clients_src, run_date, run_id, future_dates)
     del clients_src
     purchases_path, purchases_manifest = _bronze_file(settings, "purchases", run_date)
     purchases_src = read_source(settings, purchases_path, "purchases",
-                                expected_rows=int(purchases_manifest["data_rows"]))
+                                expected_rows=int(purchases_manifest["data_rows"]),
+                                encoding=manifest_encoding(purchases_manifest))
     client_ids = np.asarray(clients.column("id_client").to_numpy(), dtype=np.int64)
     purchases, purchase_rejects, purchases_report = clean_purchases(
         purchases_src, client_ids, run_date, run_id, future_dates)

@@ -96,6 +96,9 @@ def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, st
         "spark.sql.parquet.compression.codec": "snappy",
         "spark.pyspark.python": python or os.environ.get("PYSPARK_PYTHON", sys.executable),
         "spark.ui.showConsoleProgress": "false",
+        # Without it Spark 4 reads CSV only in UTF-8/16/32, US-ASCII or ISO-8859-1; sources may also be
+        # windows-1252 or ISO-8859-15 (contract.SOURCE_ENCODINGS), charsets every JDK has.
+        "spark.sql.legacy.javaCharsets": "true",
         **DELTA_CONF,
     }
     jars = os.environ.get("SPARK_JARS", "").strip()

@@ -467,6 +467,7 @@ class BronzeRead:
 def read_bronze(spark: SparkSession, settings: Settings, dataset: str, run_date: str) -> BronzeRead:
     """Read the latest bronze version of ``dataset`` for ``run_date`` as strings.
 
+    The file is decoded with the encoding its manifest records (:func:`medallion.bronze.manifest_encoding`).
     The header line is read first (through :mod:`medallion.lake`) and becomes an explicit
     all-string schema in the file's column order (Spark's CSV reader maps columns by position);
     the contract columns are then selected by name (extra columns dropped) and numbered. Whether
@@ -479,7 +480,8 @@ def read_bronze(spark: SparkSession, settings: Settings, dataset: str, run_date:
     path, manifest = bronze.latest_version(settings, dataset, run_date)
     fs = lake.filesystem(settings)
     where = manifest.get("bronze_uri", path)
-    header = bronze.read_header(fs, path, where)
+    encoding = bronze.manifest_encoding(manifest)
+    header = bronze.read_header(fs, path, where, encoding)
     bronze.check_header(dataset, header, where)
     # Contract columns keep their names (so Spark's header check agrees); other columns get
     # positional names (they may clash case-insensitively). Spark binds columns by position.
@@ -489,7 +491,7 @@ def read_bronze(spark: SparkSession, settings: Settings, dataset: str, run_date:
     uri = lake.spark_uri(settings, "bronze", dataset, bronze.ingest_dir(run_date), manifest["file"])
     raw = (spark.read.schema(schema)
            .option("header", True).option("enforceSchema", True).option("mode", "PERMISSIVE")
-           .option("encoding", "UTF-8").option("quote", '"').option("escape", '"')
+           .option("encoding", encoding).option("quote", '"').option("escape", '"')
            .csv(uri))
     numbered, _ = with_source_row(raw.select(*SOURCE_COLUMNS[dataset]))
     return BronzeRead(raw, numbered, manifest)
