@@ -6,6 +6,22 @@ and the tests read the contract from here, so a rule is defined once.
 Sources are CSV files with a header row (see ``SOURCE_COLUMNS``), in one of ``SOURCE_ENCODINGS``
 (UTF-8 unless declared otherwise); columns may come in any order and extra columns are allowed (kept
 in bronze, ignored by silver).
+
+A file is read line by line (a quoted field cannot span lines): each non-blank line after the
+header is one data row, read on its own with ``,`` as delimiter and ``"`` as quote (``""`` inside
+a quoted field is a quote). A row that does not hold exactly as many fields as the header is
+``malformed_row`` (first reject reason: its fields cannot be trusted to be in their columns), in
+both directions:
+
+* more fields than the header (an unquoted comma, a trailing delimiter);
+* fewer fields than the header (a truncated line);
+* an unterminated quote: the quoted field takes the rest of the line, commas included, so the row
+  has fewer fields than the header. When the quote opens the *last* column the count is right and
+  the row is not malformed: that column holds the rest of the line (Spark's parser gives no sign of
+  the missing quote there) and the value rules judge it.
+
+A malformed row keeps, in its rejects table, the fields as parsed by position (null where the line
+has none).
 """
 
 from __future__ import annotations
@@ -105,6 +121,7 @@ DATE_FORMATS: tuple[tuple[str, str, str], ...] = (
 )
 
 # --- Reject reasons, in the order they are checked: a row gets the first it fails ---------------
+MALFORMED_ROW = "malformed_row"
 MISSING_VALUE = "missing_value"
 INVALID_ID = "invalid_id"
 INVALID_NUMBER = "invalid_number"
@@ -118,9 +135,9 @@ ORPHAN_CLIENT = "orphan_client"
 
 REJECT_REASONS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
     {
-        "clients": (MISSING_VALUE, INVALID_ID, INVALID_DATE, FUTURE_DATE, INVALID_EMAIL,
+        "clients": (MALFORMED_ROW, MISSING_VALUE, INVALID_ID, INVALID_DATE, FUTURE_DATE, INVALID_EMAIL,
                     DUPLICATE_ID, DUPLICATE_EMAIL),
-        "purchases": (MISSING_VALUE, INVALID_ID, INVALID_NUMBER, INVALID_AMOUNT, INVALID_DATE,
+        "purchases": (MALFORMED_ROW, MISSING_VALUE, INVALID_ID, INVALID_NUMBER, INVALID_AMOUNT, INVALID_DATE,
                       FUTURE_DATE, DUPLICATE_ID, ORPHAN_CLIENT),
     }
 )

@@ -29,7 +29,9 @@ differ by at most one.
 * Defects that the silver rules (issue 3, ``contract.REJECT_REASONS``, first failing rule wins)
   reject are **added rows**, built from a fresh valid row so that they fail only the intended rule:
   they get new ids above every clean id (``clients + 1 ..``, ``m + 1 ..``), except duplicates,
-  which copy (or conflict with) an untouched clean row and are placed after it. Clean purchases
+  which copy (or conflict with) an untouched clean row and are placed after it. Malformed rows
+  (``malformed_row``) are such a fresh row whose CSV line is broken: one field too many, or a
+  quote left open in a field other than the last (:func:`_malformed_line`). Clean purchases
   and every added purchase reference clean client ids only; orphan purchases reference an id
   above every client id of the file. Hence silver keeps exactly the ``clients`` and ``m`` clean
   rows.
@@ -72,6 +74,7 @@ from medallion.contract import (
     INVALID_EMAIL,
     INVALID_ID,
     INVALID_NUMBER,
+    MALFORMED_ROW,
     MISSING_VALUE,
     ORPHAN_CLIENT,
     PRODUCT_PRICE_RANGES,
@@ -154,8 +157,10 @@ class DefectKind:
     total_recalculated: bool = False
 
 
-#: Client defect kinds: the first nine are added rows rejected by silver, the rest are kept.
+#: Client defect kinds: the first eleven are added rows rejected by silver, the rest are kept.
 CLIENT_DEFECTS: tuple[DefectKind, ...] = (
+    DefectKind("malformed_extra_field", MALFORMED_ROW),
+    DefectKind("malformed_unterminated_quote", MALFORMED_ROW),
     DefectKind("missing_value", MISSING_VALUE),
     DefectKind("invalid_id_non_numeric", INVALID_ID),
     DefectKind("invalid_id_non_positive", INVALID_ID),
@@ -175,8 +180,10 @@ CLIENT_DEFECTS: tuple[DefectKind, ...] = (
     DefectKind("odd_case_country", None),
 )
 
-#: Purchase defect kinds: the first twelve are added rows rejected by silver, the rest are kept.
+#: Purchase defect kinds: the first fourteen are added rows rejected by silver, the rest are kept.
 PURCHASE_DEFECTS: tuple[DefectKind, ...] = (
+    DefectKind("malformed_extra_field", MALFORMED_ROW),
+    DefectKind("malformed_unterminated_quote", MALFORMED_ROW),
     DefectKind("missing_value", MISSING_VALUE),
     DefectKind("invalid_id_non_numeric", INVALID_ID),
     DefectKind("invalid_id_non_positive", INVALID_ID),
@@ -197,6 +204,9 @@ PURCHASE_DEFECTS: tuple[DefectKind, ...] = (
     DefectKind("padded_product", None),
     DefectKind("odd_case_product", None),
 )
+
+#: Kinds whose added row is a valid row whose CSV line is then broken (see :func:`_malformed_line`).
+_MALFORMED_KINDS = frozenset({"malformed_extra_field", "malformed_unterminated_quote"})
 
 #: Kinds whose added row repeats (or conflicts with) an earlier clean row.
 _DUPLICATE_KINDS = frozenset({"duplicate_id_exact", "duplicate_id_conflicting", "duplicate_email"})
@@ -226,6 +236,23 @@ def _csv_field(value: str) -> str:
     if any(ch in value for ch in ',"\r\n'):
         return '"' + value.replace('"', '""') + '"'
     return value
+
+
+def _malformed_line(fields: list[str], kind: str, rng: np.random.Generator) -> list[str]:
+    """CSV field texts of a valid row with its line broken (still one entry per column).
+
+    ``malformed_extra_field``: one field too many after the last (empty, i.e. a trailing comma,
+    or a copy of the last field). ``malformed_unterminated_quote``: a ``"`` opens a field other
+    than the last and is never closed, so that field takes the rest of the line (fewer fields).
+    The fields of a fresh valid row hold no quote, so nothing closes it.
+    """
+    fields = list(fields)
+    if kind == "malformed_extra_field":
+        fields[-1] += "," + (fields[-1] if rng.integers(0, 2) else "")
+    else:
+        at = int(rng.integers(0, len(fields) - 1))
+        fields[at] = '"' + fields[at]
+    return fields
 
 
 def _date_in_format(day: dt.date, kind: str, rng: np.random.Generator) -> str:
@@ -416,7 +443,9 @@ def _plan_clients(clean: _Clients, as_of: dt.date, rate: float, seed: int) -> _P
             after = int(rng.integers(0, n + 1))
             values = fresh.row(j, as_of, id_client=next_id)
             next_id += 1
-            if kind.name == "missing_value":
+            if kind.name in _MALFORMED_KINDS:
+                pass  # the line is broken below
+            elif kind.name == "missing_value":
                 values[columns[int(rng.integers(0, len(columns)))]] = ""
             elif kind.name == "invalid_id_non_numeric":
                 values["id_client"] = str(rng.choice(NON_NUMERIC_IDS))
@@ -437,7 +466,8 @@ def _plan_clients(clean: _Clients, as_of: dt.date, rate: float, seed: int) -> _P
                     values["email"] = f"{local.replace('.', ' ', 1)}@{domain}"
             else:  # pragma: no cover - every kind is handled above
                 raise AssertionError(kind.name)
-        added_rows.append([_csv_field(values[col]) for col in columns])
+        fields = [_csv_field(values[col]) for col in columns]
+        added_rows.append(_malformed_line(fields, kind.name, rng) if kind.name in _MALFORMED_KINDS else fields)
         added_after.append(after)
     return _Plan(injected, inplace, added_rows, np.asarray(added_after, dtype=np.int64), next_id)
 
@@ -552,7 +582,9 @@ def _plan_purchases(clean: _Purchases, as_of: dt.date, rate: float, seed: int, c
             values = fresh.row(j, as_of, id_purchase=next_id)
             next_id += 1
             price, quantity = int(fresh.price_cents[j]), int(fresh.quantity[j])
-            if kind.name == "missing_value":
+            if kind.name in _MALFORMED_KINDS:
+                pass  # the line is broken below
+            elif kind.name == "missing_value":
                 values[REQUIRED_COLUMNS["purchases"][int(rng.integers(0, len(REQUIRED_COLUMNS["purchases"])))]] = ""
             elif kind.name in ("invalid_id_non_numeric", "invalid_id_non_positive"):
                 bad = NON_NUMERIC_IDS if kind.name == "invalid_id_non_numeric" else NON_POSITIVE_IDS
@@ -579,7 +611,8 @@ def _plan_purchases(clean: _Purchases, as_of: dt.date, rate: float, seed: int, c
                 values["id_client"] = str(max_client_id + int(rng.integers(1, 1001)))
             else:  # pragma: no cover - every kind is handled above
                 raise AssertionError(kind.name)
-        added_rows.append([_csv_field(values[col]) for col in columns])
+        fields = [_csv_field(values[col]) for col in columns]
+        added_rows.append(_malformed_line(fields, kind.name, rng) if kind.name in _MALFORMED_KINDS else fields)
         added_after.append(after)
     return _Plan(injected, inplace, added_rows, np.asarray(added_after, dtype=np.int64), next_id)
 

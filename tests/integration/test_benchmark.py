@@ -90,10 +90,12 @@ def test_pandas_and_spark_agree_on_hand_written_edge_cases(spark, tmp_path):
     gold.run(spark, spark_lake, RUN_DATE, "edge-run")
     # counts from the comments above
     assert report["clients"]["rejects_by_reason"] == {
-        "missing_value": 2, "invalid_id": 2, "invalid_date": 2, "future_date": 1, "invalid_email": 1,
+        "malformed_row": 0, "missing_value": 2, "invalid_id": 2, "invalid_date": 2, "future_date": 1,
+        "invalid_email": 1,
         "duplicate_id": 1, "duplicate_email": 1}
     assert report["purchases"]["rejects_by_reason"] == {
-        "missing_value": 0, "invalid_id": 0, "invalid_number": 4, "invalid_amount": 3, "invalid_date": 0,
+        "malformed_row": 0, "missing_value": 0, "invalid_id": 0, "invalid_number": 4, "invalid_amount": 3,
+        "invalid_date": 0,
         "future_date": 1, "duplicate_id": 0, "orphan_client": 1}
     assert (report["purchases"]["output_rows"], report["purchases"]["total_recalculated"]) == (13, 6)
     assert report["clients"]["unknown_values"] == {"country": 1}

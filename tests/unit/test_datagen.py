@@ -57,15 +57,24 @@ def positive_id(text: str) -> bool:
 
 
 def read_rows(path: Path, header: str) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        assert ",".join(next(reader)) == header
-        names = header.split(",")
-        rows = []
-        for line in reader:
-            assert len(line) == len(names), f"{path.name}: row {len(rows) + 1} has {len(line)} fields"
-            rows.append(dict(zip(names, line)))
+    """Rows read line by line (a quote never spans lines); a line whose field count is not the
+    header's is ``{"malformed": line}``."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert lines[0] == header and lines[-1] == ""
+    names = header.split(",")
+    rows = []
+    for line in lines[1:-1]:
+        fields = next(csv.reader([line]))
+        rows.append(dict(zip(names, fields)) if len(fields) == len(names) else {"malformed": line})
     return rows
+
+
+def malformed(row: dict[str, str]) -> dict | None:
+    """The classification of a malformed line (its defect kind told by its quote), else None."""
+    if "malformed" not in row:
+        return None
+    kind = "malformed_unterminated_quote" if '"' in row["malformed"] else "malformed_extra_field"
+    return {"row": row, "reason": "malformed_row", "failures": ["malformed_row"], "cosmetic": [], "kind": kind}
 
 
 def classify_clients(rows: list[dict[str, str]], as_of: dt.date) -> list[dict]:
@@ -76,6 +85,9 @@ def classify_clients(rows: list[dict[str, str]], as_of: dt.date) -> list[dict]:
     seen_emails: set[str] = set()
     out = []
     for row in rows:
+        if broken := malformed(row):
+            out.append(broken)
+            continue
         f = {k: v.strip() for k, v in row.items()}
         failures = []
         if any(v == "" for v in f.values()):
@@ -130,6 +142,9 @@ def classify_purchases(rows: list[dict[str, str]], client_ids: set[int], as_of: 
     seen_ids: dict[int, dict[str, str]] = {}
     out = []
     for row in rows:
+        if broken := malformed(row):
+            out.append(broken)
+            continue
         f = {k: v.strip() for k, v in row.items()}
         failures = []
         if any(f[c] == "" for c in required):
@@ -277,7 +292,8 @@ def test_kept_rows_are_the_clean_ids_in_order_and_duplicates_follow_their_origin
     kept_purchases = [int(r["row"]["id_purchase"].strip()) for r in purchases if r["reason"] is None]
     assert kept_purchases == list(range(1, purchases_count + 1))
     # orphans reference an id above every client id of the file
-    highest = max(int(r["row"]["id_client"]) for r in clients if positive_id(r["row"]["id_client"].strip()))
+    highest = max(int(r["row"]["id_client"]) for r in clients
+                  if "id_client" in r["row"] and positive_id(r["row"]["id_client"].strip()))
     orphans = [int(r["row"]["id_client"]) for r in purchases if r["reason"] == "orphan_client"]
     assert orphans and min(orphans) > highest
     # every kept purchase references a client that silver keeps

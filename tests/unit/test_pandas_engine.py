@@ -66,7 +66,8 @@ def test_client_rules_first_failing_rule_wins():
     assert row9["email"] == " ANN@X.COM " and row9["run_id"] == "r1"
     assert report["input_rows"] == 11 and report["output_rows"] == 3 and report["rejected_rows"] == 8
     assert report["rejects_by_reason"] == {
-        "missing_value": 1, "invalid_id": 2, "invalid_date": 1, "future_date": 1, "invalid_email": 1,
+        "malformed_row": 0, "missing_value": 1, "invalid_id": 2, "invalid_date": 1, "future_date": 1,
+        "invalid_email": 1,
         "duplicate_id": 1, "duplicate_email": 1,
     }
     assert report["null_values"] == {"id_client": 1, "name": 0, "email": 0, "subscription_date": 0, "country": 0}
@@ -511,3 +512,31 @@ def test_gold_tables_follow_the_metrics_glossary(gold):
     for name, table in built.items():
         expected = [(m.name, arrow[m.type]) for m in table_metrics(name)]
         assert [(f.name, f.type) for f in table.schema] == expected, name
+
+
+def test_malformed_lines_are_rejects_with_their_fields_as_parsed(settings, tmp_path):
+    from tests.unit.test_silver_rules import (MALFORMED_CLIENT_KEPT, MALFORMED_CLIENT_REJECTS,
+                                              MALFORMED_CLIENT_STATS, MALFORMED_CLIENTS_CSV)
+
+    path = tmp_path / "clients.csv"
+    path.write_text(MALFORMED_CLIENTS_CSV)
+    source = pe.read_source(settings, str(path), "clients", expected_rows=8)
+    clients, rejects, report = pe.clean_clients(source, RUN_DATE, "r1")
+    assert report == MALFORMED_CLIENT_STATS
+    assert [(r["source_row"], r["id_client"], r["name"], r["email"], r["subscription_date"], r["country"])
+            for r in rejects.to_pylist() if r["reason"] == "malformed_row"] == MALFORMED_CLIENT_REJECTS
+    assert list(zip(*(clients.column(c).to_pylist() for c in ("id_client", "name", "country"))))\
+        == MALFORMED_CLIENT_KEPT
+
+    # An open quote that pyarrow would close on the next line (one row of five fields instead of
+    # two lines): the row count gives it away and the file is read line by line.
+    path = tmp_path / "purchases.csv"
+    path.write_text("id_purchase,id_client,product,price,quantity,purchase_date,total\n"
+                    '1,1,"Mouse,5,1,2025-01-01,5\n'
+                    '2,1,Mouse",5,1,2025-01-01,5\n')
+    source = pe.read_source(settings, str(path), "purchases", expected_rows=2)
+    purchases, rejects, report = pe.clean_purchases(source, np.array([1], dtype=np.int64), RUN_DATE, "r1")
+    assert [(r["source_row"], r["product"], r["price"], r["reason"]) for r in rejects.to_pylist()] == [
+        (1, "Mouse,5,1,2025-01-01,5", None, "malformed_row")]
+    assert purchases.column("product").to_pylist() == ['Mouse"']
+    assert report["unknown_values"] == {"product": 1} and report["rejects_by_reason"]["malformed_row"] == 1

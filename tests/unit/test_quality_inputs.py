@@ -100,9 +100,10 @@ def silver_rows() -> dict:
             ("105", "9", "Mouse", "25.00", "1", "2024-06-03", "25.00", 5, "orphan_client", RUN_ID),
         ],
         "quality_report": {
-            "clients": {"input_rows": 3, "output_rows": 3, "rejected_rows": 0, "rejects_by_reason": {}},
+            "clients": {"input_rows": 3, "output_rows": 3, "rejected_rows": 0,
+                        "rejects_by_reason": {"malformed_row": 0}},
             "purchases": {"input_rows": 5, "output_rows": 4, "rejected_rows": 1,
-                          "rejects_by_reason": {"orphan_client": 1}},
+                          "rejects_by_reason": {"malformed_row": 0, "orphan_client": 1}},
             "summary": {"total_input_rows": 8, "total_output_rows": 7, "run_date": RUN_DATE, "run_id": RUN_ID},
         },
     }
@@ -203,11 +204,11 @@ def test_silver_inputs_derive_the_checks(spark):
     inputs = silver_layer(spark)
     report = {r["table"]: r.asDict() for r in inputs["silver_quality_report"].frame.collect()}
     assert report["clients"] == {"table": "clients", "input_rows": 3, "output_rows": 3, "rejected_rows": 0,
-                                 "output_plus_rejected_rows": 3, "rows_in_table": 3, "rows_in_rejects": 0,
-                                 "rejected_pct": 0.0}
+                                 "malformed_rows": 0, "output_plus_rejected_rows": 3, "rows_in_table": 3,
+                                 "rows_in_rejects": 0, "malformed_in_rejects": 0, "rejected_pct": 0.0}
     assert report["purchases"] == {"table": "purchases", "input_rows": 5, "output_rows": 4, "rejected_rows": 1,
-                                   "output_plus_rejected_rows": 5, "rows_in_table": 4, "rows_in_rejects": 1,
-                                   "rejected_pct": 20.0}
+                                   "malformed_rows": 0, "output_plus_rejected_rows": 5, "rows_in_table": 4,
+                                   "rows_in_rejects": 1, "malformed_in_rejects": 0, "rejected_pct": 20.0}
     purchases = {r["id_purchase"]: r for r in inputs["silver_purchases"].frame.collect()}
     assert purchases[102]["expected_total"] == D("200.00")
     assert all(r["client_in_silver_clients"] for r in purchases.values())
@@ -245,6 +246,10 @@ def test_report_without_counts_is_a_clear_error(spark):
     rows = copy.deepcopy(silver_rows())
     del rows["quality_report"]["purchases"]["rejected_rows"]
     with pytest.raises(quality.QualityGateError, match=r"quality_report: missing purchases"):
+        silver_layer(spark, rows)
+    rows = copy.deepcopy(silver_rows())
+    del rows["quality_report"]["clients"]["rejects_by_reason"]["malformed_row"]
+    with pytest.raises(quality.QualityGateError, match=r"missing clients.rejects_by_reason.malformed_row"):
         silver_layer(spark, rows)
 
 

@@ -13,7 +13,7 @@ import pytest
 from medallion import quality
 from medallion.config import PROJECT_ROOT
 from medallion.quality.inputs import bronze_inputs
-from tests.unit.test_quality_inputs import bronze_layer, gold_layer, gold_rows, silver_layer, silver_rows
+from tests.unit.test_quality_inputs import RUN_ID, bronze_layer, gold_layer, gold_rows, silver_layer, silver_rows
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +128,27 @@ def test_silver_report_unbalanced_and_over_threshold(spark, context):
     share = by_type(failures, "expect_column_values_to_be_between", "rejected_pct")
     assert share.unexpected_count == 1 and share.unexpected_values[0] == {"table": "purchases", "rejected_pct": 40.0}
     assert len(failures) == 3
+
+
+def test_silver_report_malformed_count_must_match_the_rejects(spark, context):
+    rows = copy.deepcopy(silver_rows())
+    # A fourth client line with a comma too many, rejected as malformed_row, but the report says 0.
+    rows["clients_rejects"].append(("4", "Dan", "Jr", "dan@example.com", "2024-01-05", 4, "malformed_row", RUN_ID))
+    rows["quality_report"]["clients"].update(input_rows=4, rejected_rows=1)
+    frame = silver_layer(spark, rows, threshold_pct=30.0)["silver_quality_report"]
+    failures = run_suite(context, "silver_quality_report", frame)
+    mismatch = by_type(failures, "expect_column_pair_values_to_be_equal", "malformed_rows, malformed_in_rejects")
+    assert (mismatch.severity, mismatch.unexpected_count) == ("critical", 1)
+    assert mismatch.unexpected_values[0]["table"] == "clients"
+    assert len(failures) == 1
+    # Counted: the report agrees with the table; a malformed line is then a warning, not a failure.
+    rows["quality_report"]["clients"]["rejects_by_reason"]["malformed_row"] = 1
+    frame = silver_layer(spark, rows, threshold_pct=30.0)["silver_quality_report"]
+    failures = run_suite(context, "silver_quality_report", frame)
+    seen = by_type(failures, "expect_column_values_to_be_between", "malformed_rows")
+    assert (seen.severity, seen.unexpected_count) == ("warning", 1)
+    assert seen.unexpected_values[0] == {"table": "clients", "malformed_rows": 1}
+    assert len(failures) == 1
 
 
 def test_reject_share_equal_to_threshold_passes(spark, context):

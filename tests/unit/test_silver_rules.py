@@ -58,8 +58,8 @@ def test_clients_rules_reasons_and_clean_rows(spark):
         "input_rows": 17,
         "output_rows": 6,
         "rejected_rows": 11,
-        "rejects_by_reason": {"missing_value": 1, "invalid_id": 2, "invalid_date": 3, "future_date": 1,
-                              "invalid_email": 2, "duplicate_id": 1, "duplicate_email": 1},
+        "rejects_by_reason": {"malformed_row": 0, "missing_value": 1, "invalid_id": 2, "invalid_date": 3,
+                              "future_date": 1, "invalid_email": 2, "duplicate_id": 1, "duplicate_email": 1},
         "null_values": {"id_client": 0, "name": 0, "email": 1, "subscription_date": 0, "country": 0},
         "total_recalculated": 0,
         "future_dates": 1,
@@ -158,8 +158,9 @@ def test_purchases_rules_money_and_counts(spark):
         "input_rows": 17,
         "output_rows": 6,
         "rejected_rows": 11,
-        "rejects_by_reason": {"missing_value": 1, "invalid_id": 1, "invalid_number": 2, "invalid_amount": 2,
-                              "invalid_date": 1, "future_date": 1, "duplicate_id": 2, "orphan_client": 1},
+        "rejects_by_reason": {"malformed_row": 0, "missing_value": 1, "invalid_id": 1, "invalid_number": 2,
+                              "invalid_amount": 2, "invalid_date": 1, "future_date": 1, "duplicate_id": 2,
+                              "orphan_client": 1},
         "null_values": {"id_purchase": 0, "id_client": 0, "product": 1, "price": 0, "quantity": 0,
                         "purchase_date": 0, "total": 1},
         "total_recalculated": 3,
@@ -237,10 +238,10 @@ def test_read_bronze_maps_columns_by_name(spark, settings, tmp_path):
     assert read.manifest["data_rows"] == 2
     assert read.raw.columns == ["country", "_extra1", "email", "id_client", "subscription_date", "name"]
     df = read.rows
-    assert df.columns == ["id_client", "name", "email", "subscription_date", "country", "source_row"]
+    assert df.columns == ["id_client", "name", "email", "subscription_date", "country", "_malformed", "source_row"]
     assert [tuple(r) for r in df.orderBy("source_row").collect()] == [
-        ("7", "Ann", "a@example.com", "2024-01-01", "Spain", 1),
-        ("8", "Bob", "b@example.com", "2024-02-02", "France", 2),
+        ("7", "Ann", "a@example.com", "2024-01-01", "Spain", False, 1),
+        ("8", "Bob", "b@example.com", "2024-02-02", "France", False, 2),
     ]
 
 
@@ -372,3 +373,55 @@ def test_job_rejects_bad_arguments(capsys):
     assert "expected YYYY-MM-DD" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         job.main(["--run-date", RUN_DATE, "--run-id", "r1", "--future-dates", "drop"])
+
+
+# Lines that do not hold the header's five fields, as both engines must read them (line by line).
+MALFORMED_CLIENTS_CSV = (
+    "id_client,name,email,subscription_date,country\n"
+    "1,Ann,ann@x.com,2024-01-02,France\n"
+    "2,Bob,bob@x.com,2024-01-02,Spain,\n"          # six fields (trailing comma)
+    '3,"Cy,cy@x.com,2024-01-02,Spain\n'            # open quote takes the rest of the line: two fields
+    "4,Di,di@x.com,2024-01-02\n"                   # four fields
+    '5,Ed,ed@x.com,2024-01-02,"Italy\n'            # open quote in the last column: five fields, kept
+    '6,"Fay, Jr",fay@x.com,2024-01-02,UK\n'        # a quoted comma: five fields
+    '7,"Gus,gus@x.com,2024-01-02,UK\n'             # two fields (pyarrow alone would join it to line 8)
+    '8,Hal",hal@x.com,2024-01-02,UK\n'             # a quote inside an unquoted field is a character
+)
+#: (source_row, id_client, name, email, subscription_date, country) of the malformed_row rejects.
+MALFORMED_CLIENT_REJECTS = [
+    (2, "2", "Bob", "bob@x.com", "2024-01-02", "Spain"),
+    (3, "3", "Cy,cy@x.com,2024-01-02,Spain", None, None, None),
+    (4, "4", "Di", "di@x.com", "2024-01-02", None),
+    (7, "7", "Gus,gus@x.com,2024-01-02,UK", None, None, None),
+]
+MALFORMED_CLIENT_KEPT = [(1, "Ann", "France"), (5, "Ed", "Italy"), (6, "Fay, Jr", "UK"), (8, 'Hal"', "UK")]
+MALFORMED_CLIENT_STATS = {
+    "input_rows": 8, "output_rows": 4, "rejected_rows": 4,
+    "rejects_by_reason": {"malformed_row": 4, "missing_value": 0, "invalid_id": 0, "invalid_date": 0,
+                          "future_date": 0, "invalid_email": 0, "duplicate_id": 0, "duplicate_email": 0},
+    "null_values": {"id_client": 0, "name": 0, "email": 2, "subscription_date": 2, "country": 3},
+    "total_recalculated": 0, "future_dates": 0, "unknown_values": {"country": 0},
+}
+
+
+def test_malformed_lines_are_rejects_with_their_fields_as_parsed(spark, settings, tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "clients.csv").write_text(MALFORMED_CLIENTS_CSV)
+    (landing / "purchases.csv").write_text(
+        "id_purchase,id_client,product,extra,price,quantity,purchase_date,total\n"
+        "1,1,Mouse,e,5,1,2025-01-01,5\n"
+        "2,1,Mouse,e,5,1,2025-01-01,5,9\n")  # a field too many beyond an extra column
+    bronze.ingest(settings, RUN_DATE, "r1", sources_dir=str(landing))
+    clients_read = silver.read_bronze(spark, settings, "clients", RUN_DATE)
+    assert clients_read.manifest["data_rows"] == 8 and clients_read.raw.count() == 8
+    clean, rejects, stats = silver.clean_clients(clients_read.rows, RUN_DATE, run_id="r1")
+    assert stats == MALFORMED_CLIENT_STATS
+    assert sorted((r.source_row, r.id_client, r.name, r.email, r.subscription_date, r.country)
+                  for r in rejects.where(F.col("reason") == "malformed_row").collect()) == MALFORMED_CLIENT_REJECTS
+    assert sorted((r.id_client, r.name, r.country) for r in clean.collect()) == MALFORMED_CLIENT_KEPT
+
+    purchases_read = silver.read_bronze(spark, settings, "purchases", RUN_DATE)
+    _, purchase_rejects, purchase_stats = silver.clean_purchases(purchases_read.rows, clean, RUN_DATE)
+    assert [(r.source_row, r.reason, r.total) for r in purchase_rejects.collect()] == [(2, "malformed_row", "5")]
+    assert purchase_stats["output_rows"] == 1 and purchase_stats["rejects_by_reason"]["malformed_row"] == 1

@@ -9,7 +9,8 @@ How it computes:
 
 * Sources are read with ``pyarrow.csv`` from bronze (:func:`medallion.bronze.latest_version`) in the
   encoding their manifest records, with every contract column typed as ``string`` (no inference);
-  extra columns are ignored.
+  extra columns are ignored. A file with malformed lines is read line by line instead, as Spark reads
+  it (:mod:`medallion.engines.csv_lines`).
 * String rules (trim, regex, lower-case) run as vectorised ``pyarrow.compute`` kernels, numbers as
   NumPy arrays, grouping with pandas. No per-row Python code (no ``apply``/``iterrows``).
 * Money is handled as exact **integer cents** (``int64``): half-up rounding (half away from zero,
@@ -59,6 +60,7 @@ import pyarrow.csv as pacsv
 from medallion import contract as C
 from medallion import lake
 from medallion.config import Settings
+from medallion.engines.csv_lines import MALFORMED, read_lines
 from medallion.tables import last_commit, read_snapshot, write_snapshot
 
 ENGINE = "pandas"
@@ -358,9 +360,15 @@ def read_source(settings: Settings, path: str, dataset: str, expected_rows: int 
     original values in both engines); rows keep the file's order; blank lines
     (only characters <= U+0020) are skipped, as in :mod:`medallion.bronze` and Spark's CSV reader.
 
+    A file that ``pyarrow.csv`` cannot take whole (a line whose field count differs from the
+    header's, or a quote left open, which pyarrow would carry over the line end so that fewer
+    rows than ``expected_rows`` come out) is read again line by line
+    (:func:`medallion.engines.csv_lines.read_lines`); the table then has a ``_malformed``
+    (boolean) column marking the lines whose field count differs from the header's.
+
     Raises:
-        ValueError: the file lacks a contract column, cannot be parsed as CSV, or holds a number of
-            data rows different from ``expected_rows`` (the bronze manifest's ``data_rows``); the
+        ValueError: the file lacks a contract column, does not decode in ``encoding``, or holds a number of data
+            rows different from ``expected_rows`` (the bronze manifest's ``data_rows``); the
             message names the file.
     """
     columns = list(C.SOURCE_COLUMNS[dataset])
@@ -374,11 +382,16 @@ def read_source(settings: Settings, path: str, dataset: str, expected_rows: int 
         with fs.open_input_stream(path) as stream:
             table = pacsv.read_csv(stream, read_options=pacsv.ReadOptions(block_size=32 << 20, encoding=encoding),
                                    parse_options=parse, convert_options=convert)
-    except (pa.ArrowInvalid, KeyError) as error:
+    except KeyError as error:
         raise ValueError(f"cannot read {dataset} source {path}: {error}") from error
+    except pa.ArrowInvalid:
+        table = None
+    if table is None or (expected_rows is not None and table.num_rows != expected_rows):
+        with fs.open_input_stream(path) as stream:
+            table = read_lines(stream.read().decode(encoding).encode("utf-8"), columns, f"{dataset} source {path}")
     if expected_rows is not None and table.num_rows != expected_rows:
         raise ValueError(f"{path}: read {table.num_rows} data rows but the bronze manifest says "
-                         f"{expected_rows} (quoted fields spanning lines are not supported)")
+                         f"{expected_rows} (the file is not the one the manifest describes)")
     return table
 
 
@@ -424,6 +437,13 @@ def _canonical(values: pa.ChunkedArray, vocabulary: tuple[str, ...]) -> tuple[pa
     return pc.if_else(known, canonical, values), ~_bool(known)
 
 
+def _malformed(source: pa.Table) -> np.ndarray:
+    """The source's ``_malformed`` flags (see :func:`read_source`); all false when it has none."""
+    if MALFORMED not in source.column_names:
+        return np.zeros(source.num_rows, dtype=bool)
+    return _bool(source.column(MALFORMED))
+
+
 def _null_counts(trimmed: dict[str, pa.ChunkedArray]) -> dict[str, int]:
     return {name: int(column.null_count) for name, column in trimmed.items()}
 
@@ -442,7 +462,8 @@ def clean_clients(source: pa.Table, run_date: str, run_id: str, future_dates: st
     """Silver rules for clients (issue 3) on the raw string table.
 
     Args:
-        source: ``id_client, name, email, subscription_date, country`` as strings, file order.
+        source: ``id_client, name, email, subscription_date, country`` as strings, file order;
+            optionally ``_malformed`` (boolean, see :func:`read_source`): ``malformed_row``.
         run_date: ``YYYY-MM-DD``; dates after it are future dates.
         future_dates: ``reject`` or ``cap`` (cap sets the date to ``run_date`` and counts it).
 
@@ -457,6 +478,7 @@ def clean_clients(source: pa.Table, run_date: str, run_id: str, future_dates: st
     n = source.num_rows
     trimmed = {name: _trim(source.column(name)) for name in C.SOURCE_COLUMNS["clients"]}
     rules = _Rules("clients", n)
+    rules.fail(C.MALFORMED_ROW, _malformed(source))
     missing = np.zeros(n, dtype=bool)
     for name in C.REQUIRED_COLUMNS["clients"]:
         missing |= _bool(pc.is_null(trimmed[name]))
@@ -507,7 +529,8 @@ def clean_purchases(source: pa.Table, client_ids: np.ndarray, run_date: str, run
 
     Args:
         source: ``id_purchase, id_client, product, price, quantity, purchase_date, total`` as
-            strings, file order. Rule 4 (``invalid_amount``) also rejects a ``price x quantity``
+            strings, file order; optionally ``_malformed`` (boolean, see :func:`read_source`).
+            Rule 4 (``invalid_amount``) also rejects a ``price x quantity``
             too large for decimal(18, 2), as the Spark job does.
         client_ids: ``id_client`` values of silver clients (int64); others are orphans.
         run_date / future_dates: as in :func:`clean_clients`.
@@ -523,6 +546,7 @@ def clean_purchases(source: pa.Table, client_ids: np.ndarray, run_date: str, run
         raise ValueError(f"future_dates must be one of {C.FUTURE_DATE_POLICIES}, got {future_dates!r}")
     n = source.num_rows
     rules = _Rules("purchases", n)
+    rules.fail(C.MALFORMED_ROW, _malformed(source))
     parsers: dict[str, Callable[[pa.ChunkedArray], Any]] = {
         "id_purchase": parse_id, "id_client": parse_id, "price": parse_decimal_cents,
         "quantity": parse_integer, "purchase_date": parse_date,

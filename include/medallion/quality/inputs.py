@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-from medallion.contract import DATASETS, REJECTS_TABLES
+from medallion.contract import DATASETS, MALFORMED_ROW, REJECTS_TABLES
 from medallion.quality.gate import QualityGateError, SuiteInput
 from medallion.quality.suites import GOLD_MONEY_COLUMNS
 
@@ -42,9 +42,10 @@ def silver_inputs(tables: Mapping[str, "DataFrame"], report: Mapping[str, Any], 
       ``round(price * quantity, 2)``, Spark's ``round`` is half-up) and ``client_in_silver_clients``
       (boolean, false when ``id_client`` is not in silver clients).
     * ``silver_quality_report``: one row per dataset from the report with ``table, input_rows,
-      output_rows, rejected_rows`` (long), ``output_plus_rejected_rows``, ``rows_in_table`` and
-      ``rows_in_rejects`` (counted on the staged tables) and ``rejected_pct`` (double,
-      rejected_rows / input_rows x 100, 0 when input_rows is 0).
+      output_rows, rejected_rows, malformed_rows`` (long; ``malformed_rows`` is
+      ``rejects_by_reason.malformed_row``), ``output_plus_rejected_rows``, ``rows_in_table``,
+      ``rows_in_rejects`` and ``malformed_in_rejects`` (counted on the staged tables) and
+      ``rejected_pct`` (double, rejected_rows / input_rows x 100, 0 when input_rows is 0).
 
     Parameters: ``run_date`` (ISO date string), ``reject_threshold_pct`` (percent).
 
@@ -52,7 +53,8 @@ def silver_inputs(tables: Mapping[str, "DataFrame"], report: Mapping[str, Any], 
         tables: ``clients``, ``purchases`` and the rejects tables (:data:`medallion.contract.REJECTS_TABLES`).
 
     Raises:
-        QualityGateError: the report lacks a dataset or one of its counts.
+        QualityGateError: the report lacks a dataset or one of its counts (the ``malformed_row``
+            count included).
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
@@ -71,13 +73,19 @@ def silver_inputs(tables: Mapping[str, "DataFrame"], report: Mapping[str, Any], 
         if not isinstance(entry, Mapping) or any(k not in entry for k in ("input_rows", "output_rows", "rejected_rows")):
             raise QualityGateError(f"quality_report: missing {dataset}.input_rows/output_rows/rejected_rows")
         input_rows, output_rows, rejected_rows = (int(entry[k]) for k in ("input_rows", "output_rows", "rejected_rows"))
+        malformed_rows = (entry.get("rejects_by_reason") or {}).get(MALFORMED_ROW)
+        if malformed_rows is None:
+            raise QualityGateError(f"quality_report: missing {dataset}.rejects_by_reason.{MALFORMED_ROW}")
+        rejects = tables[REJECTS_TABLES[dataset]].agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.count(F.when(F.col("reason") == MALFORMED_ROW, 1)).alias("malformed")).first()
         pct = round(rejected_rows / input_rows * 100, 2) if input_rows else 0.0
-        rows.append((dataset, input_rows, output_rows, rejected_rows, output_rows + rejected_rows,
-                     tables[dataset].count(), tables[REJECTS_TABLES[dataset]].count(), pct))
+        rows.append((dataset, input_rows, output_rows, rejected_rows, int(malformed_rows),
+                     output_rows + rejected_rows, tables[dataset].count(), rejects["rows"], rejects["malformed"], pct))
     schema = StructType([StructField("table", StringType(), False)] + [
         StructField(name, LongType(), False) for name in (
-            "input_rows", "output_rows", "rejected_rows", "output_plus_rejected_rows",
-            "rows_in_table", "rows_in_rejects")
+            "input_rows", "output_rows", "rejected_rows", "malformed_rows", "output_plus_rejected_rows",
+            "rows_in_table", "rows_in_rejects", "malformed_in_rejects")
     ] + [StructField("rejected_pct", DoubleType(), False)])
     params = {"run_date": run_date, "reject_threshold_pct": float(reject_threshold_pct)}
     return {

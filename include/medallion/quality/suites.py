@@ -27,8 +27,10 @@ Suites:
   :data:`medallion.contract.PRODUCTS` (warning).
 * silver ``quality_report`` (one row per table from ``quality_report.json`` plus recounts):
   ``output_rows + rejected_rows = input_rows``; ``output_rows`` equals the rows of the silver
-  table and ``rejected_rows`` the rows of its rejects table; ``rejected_pct`` <=
-  ``Settings.reject_threshold_pct`` (percent, default 20).
+  table and ``rejected_rows`` the rows of its rejects table; the report's ``malformed_row`` count
+  equals the ``malformed_row`` rows of the rejects table; ``rejected_pct`` <=
+  ``Settings.reject_threshold_pct`` (percent, default 20); no ``malformed_row`` at all (warning:
+  the source's producer writes broken CSV lines; the rejected-share check bounds how many).
 * gold: keys not null and unique; money columns >= 0; ``market_share_pct`` of products and of
   countries sums to 100 +/- 0.01; total revenue of ``product_analytics``, ``country_analytics``,
   ``client_kpis``, ``daily_sales``, ``weekly_sales`` and ``monthly_sales`` equals
@@ -184,10 +186,21 @@ def _expectations(suite: str) -> list[Any]:
                 column_A="rejected_rows", column_B="rows_in_rejects",
                 description="quality_report.json rejected_rows equals the rows of the rejects table.",
             ),
+            gxe.ExpectColumnPairValuesToBeEqual(
+                column_A="malformed_rows", column_B="malformed_in_rejects",
+                description="quality_report.json rejects_by_reason.malformed_row equals the malformed_row "
+                            "rows of the rejects table.",
+            ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="rejected_pct", min_value=0, max_value={"$PARAMETER": "reject_threshold_pct"},
                 description="Rejected share (percent of input rows) at most REJECT_THRESHOLD_PCT; "
                             "above it the source is considered broken.",
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="malformed_rows", min_value=0, max_value=0, severity=warning,
+                description="No malformed line (field count different from the header's): any means "
+                            "the source's producer writes broken CSV. Warning only: such rows are "
+                            "rejects, bounded by the rejected-share check.",
             ),
         ]
     elif layer == "gold":

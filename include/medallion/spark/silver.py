@@ -3,7 +3,9 @@
 Rules (issue 3; vocabularies, regexes, date formats and reason names come from
 :mod:`medallion.contract`). Every field is trimmed of ASCII whitespace (space, ``\\t``, ``\\n``,
 ``\\r``, ``\\f``, ``\\v``) at both ends and an empty result is a missing value. A rejected row gets
-the **first** rule it fails, in this order.
+the **first** rule it fails, in this order. Rule 0 of both tables: a line that does not hold
+exactly as many fields as the header (more, fewer, or cut short by an unterminated quote; see
+:mod:`medallion.contract`) -> ``malformed_row``.
 
 Clients (``id_client, name, email, subscription_date, country``):
 
@@ -93,6 +95,10 @@ ASCII_WHITESPACE = " \t\n\r\f\x0b"
 MONEY = f"decimal({contract.MONEY_PRECISION},{contract.MONEY_SCALE})"
 #: Precision used to compare a source total with the recomputed one.
 _TOTAL_COMPARE = "decimal(38,18)"
+#: Boolean input column: the line's field count differs from the header's (``malformed_row``).
+MALFORMED = "_malformed"
+#: Column of the bronze read holding the text of a line Spark's CSV parser found malformed.
+_CORRUPT_RECORD = "_corrupt_record"
 #: Computes a frame once and returns a frame that reads the result.
 Materialise = Callable[[DataFrame], DataFrame]
 
@@ -166,6 +172,11 @@ def _first_reason(*rules: tuple[Column, str]) -> Column:
 def _not(col: Column) -> Column:
     """True when ``col`` is false or null (three-valued logic made two-valued)."""
     return ~F.coalesce(col, F.lit(False))
+
+
+def _malformed(df: DataFrame) -> Column:
+    """The input's ``_malformed`` flag (see :func:`read_bronze`); false when the input has none."""
+    return F.coalesce(F.col(MALFORMED), F.lit(False)) if MALFORMED in df.columns else F.lit(False)
 
 
 def _check_columns(df: DataFrame, dataset: str, extra: tuple[str, ...] = ("source_row",)) -> None:
@@ -258,8 +269,8 @@ def clean_clients(raw_df: DataFrame, run_date: str, future_dates: str = "reject"
 
     Args:
         raw_df: ``id_client, name, email, subscription_date, country`` (strings, as read) and
-            ``source_row`` (bigint, 1-based, unique; "source order" is its order). Other columns
-            are ignored.
+            ``source_row`` (bigint, 1-based, unique; "source order" is its order); optionally
+            ``_malformed`` (boolean, as :func:`read_bronze` gives it). Other columns are ignored.
         run_date: ``YYYY-MM-DD``; dates after it are future dates.
         future_dates: ``reject`` or ``cap``.
         countries: Canonical country vocabulary (default ``contract.COUNTRIES``).
@@ -284,7 +295,7 @@ def clean_clients(raw_df: DataFrame, run_date: str, future_dates: str = "reject"
     cols = SOURCE_COLUMNS["clients"]
     run_day = F.lit(run_date).cast("date")
     df = raw_df.select(*cols, F.col("source_row").cast("bigint").alias("source_row"),
-                       *[_trimmed(c).alias(f"_t_{c}") for c in cols])
+                       _malformed(raw_df).alias("_bad_line"), *[_trimmed(c).alias(f"_t_{c}") for c in cols])
     df = (df.withColumn("_id", _positive_id(F.col("_t_id_client")))
             .withColumn("_date", parse_date(F.col("_t_subscription_date")))
             .withColumn("_email", F.lower(F.col("_t_email")))
@@ -293,12 +304,13 @@ def clean_clients(raw_df: DataFrame, run_date: str, future_dates: str = "reject"
     bad_id = F.col("_id").isNull()
     bad_date = F.col("_date").isNull()
     future = F.coalesce(F.col("_date") > run_day, F.lit(False))
-    df = df.withColumn("_future", ~missing & ~bad_id & ~bad_date & future)
+    df = df.withColumn("_future", ~F.col("_bad_line") & ~missing & ~bad_id & ~bad_date & future)
     # Every per-row value is computed once into a checkpointed frame; the duplicate rules then only
     # change _reason through small broadcast joins (see _mark_first).
     rows = df.select(
         *cols, "source_row", *_null_flags(cols), "_future",
         _first_reason(
+            (F.col("_bad_line"), contract.MALFORMED_ROW),
             (missing, contract.MISSING_VALUE),
             (bad_id, contract.INVALID_ID),
             (bad_date, contract.INVALID_DATE),
@@ -330,7 +342,8 @@ def clean_purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, fut
 
     Args:
         raw_df: ``id_purchase, id_client, product, price, quantity, purchase_date, total``
-            (strings) and ``source_row`` (bigint, 1-based, unique). Other columns are ignored.
+            (strings) and ``source_row`` (bigint, 1-based, unique); optionally ``_malformed``
+            (boolean, as :func:`read_bronze` gives it). Other columns are ignored.
         clients_df: The silver clients (at least ``id_client`` bigint, unique), for ``orphan_client``.
         run_date: ``YYYY-MM-DD``; dates after it are future dates.
         future_dates: ``reject`` or ``cap``.
@@ -357,7 +370,7 @@ def clean_purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, fut
     cols = SOURCE_COLUMNS["purchases"]
     run_day = F.lit(run_date).cast("date")
     df = raw_df.select(*cols, F.col("source_row").cast("bigint").alias("source_row"),
-                       *[_trimmed(c).alias(f"_t_{c}") for c in cols])
+                       _malformed(raw_df).alias("_bad_line"), *[_trimmed(c).alias(f"_t_{c}") for c in cols])
     price_text, quantity_text, total_text = F.col("_t_price"), F.col("_t_quantity"), F.col("_t_total")
     df = (df.withColumn("_id", _positive_id(F.col("_t_id_purchase")))
             .withColumn("_cid", _positive_id(F.col("_t_id_client")))
@@ -373,7 +386,8 @@ def clean_purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, fut
     bad_amount = (F.col("_price") < 0) | (F.col("_quantity") < 1) | F.col("_total").isNull()
     bad_date = F.col("_date").isNull()
     future = F.coalesce(F.col("_date") > run_day, F.lit(False))
-    df = df.withColumn("_future", ~missing & ~bad_id & ~bad_number & _not(bad_amount) & ~bad_date & future)
+    df = df.withColumn("_future", ~F.col("_bad_line") & ~missing & ~bad_id & ~bad_number & _not(bad_amount)
+                       & ~bad_date & future)
     # The client ids (2M at the seed's size: ~16 MB) are broadcast into the per-row pass, so the
     # orphan flag is computed once with the other rules.
     known = F.broadcast(clients_df.select(F.col("id_client").cast("bigint").alias("_known_client")))
@@ -383,6 +397,7 @@ def clean_purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, fut
     rows = df.select(
         *cols, "source_row", *_null_flags(cols), "_future",
         _first_reason(
+            (F.col("_bad_line"), contract.MALFORMED_ROW),
             (missing, contract.MISSING_VALUE),
             (bad_id, contract.INVALID_ID),
             (bad_number, contract.INVALID_NUMBER),
@@ -455,7 +470,8 @@ class BronzeRead:
     Attributes:
         raw: every column of the file by its header name (extra columns named ``_extra<i>``), as
             strings: what the bronze gate validates.
-        rows: the contract columns as strings plus ``source_row`` (bigint): the rules' input.
+        rows: the contract columns as strings, ``_malformed`` (boolean: the line's field count
+            differs from the header's) and ``source_row`` (bigint): the rules' input.
         manifest: the bronze manifest of the file (``data_rows``, ``sha256``, ``version``…).
     """
 
@@ -473,6 +489,9 @@ def read_bronze(spark: SparkSession, settings: Settings, dataset: str, run_date:
     the contract columns are then selected by name (extra columns dropped) and numbered. Whether
     Spark reads as many rows as the manifest counts is the bronze gate's check.
 
+    A line whose field count differs from the header's is kept (PERMISSIVE mode: its fields by
+    position, null where the line has none) and flagged in ``rows._malformed`` (boolean).
+
     Raises:
         medallion.bronze.BronzeError: no bronze data for the date, or the file's header lacks a
             contract column (message names the file).
@@ -487,13 +506,18 @@ def read_bronze(spark: SparkSession, settings: Settings, dataset: str, run_date:
     # positional names (they may clash case-insensitively). Spark binds columns by position.
     contract_cols = set(SOURCE_COLUMNS[dataset])
     schema = T.StructType([T.StructField(name if name in contract_cols else f"_extra{i}", T.StringType(), True)
-                           for i, name in enumerate(header)])
+                           for i, name in enumerate(header)] + [T.StructField(_CORRUPT_RECORD, T.StringType(), True)])
     uri = lake.spark_uri(settings, "bronze", dataset, bronze.ingest_dir(run_date), manifest["file"])
-    raw = (spark.read.schema(schema)
-           .option("header", True).option("enforceSchema", True).option("mode", "PERMISSIVE")
-           .option("encoding", encoding).option("quote", '"').option("escape", '"')
-           .csv(uri))
-    numbered, _ = with_source_row(raw.select(*SOURCE_COLUMNS[dataset]))
+    # The parser sets the corrupt-record column when a line's token count differs from the schema's;
+    # with column pruning it would tokenise the selected columns only and never see extra fields.
+    read = (spark.read.schema(schema)
+            .option("header", True).option("enforceSchema", True).option("mode", "PERMISSIVE")
+            .option("columnNameOfCorruptRecord", _CORRUPT_RECORD).option("columnPruning", False)
+            .option("encoding", encoding).option("quote", '"').option("escape", '"')
+            .csv(uri))
+    raw = read.drop(_CORRUPT_RECORD)
+    numbered, _ = with_source_row(read.select(*SOURCE_COLUMNS[dataset],
+                                              F.col(_CORRUPT_RECORD).isNotNull().alias(MALFORMED)))
     return BronzeRead(raw, numbered, manifest)
 
 
@@ -598,6 +622,6 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
 
 
 __all__ = [
-    "ASCII_WHITESPACE", "BronzeRead", "MONEY", "SilverError", "clean_clients", "clean_purchases",
+    "ASCII_WHITESPACE", "BronzeRead", "MALFORMED", "MONEY", "SilverError", "clean_clients", "clean_purchases",
     "data_quality_score", "parse_date", "quality_report", "read_bronze", "run", "with_source_row",
 ]
