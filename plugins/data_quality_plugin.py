@@ -11,8 +11,14 @@ The files are read through :mod:`medallion.lake` (``pyarrow.fs``) rather than St
 ``StaticFiles``: in Docker the lake is on S3/MinIO and the API server does not share a disk with
 the worker that built the docs; the same code then serves a local lake and an S3 one. Settings
 (``LAKE_ROOT`` and S3 credentials) are read from the environment on each request, so nothing is
-read at import. Like every FastAPI plugin app in Airflow 3, the pages are not behind Airflow's
-login; they hold validation summaries and a few unexpected values, not credentials.
+read at import.
+
+Airflow does not authenticate the apps that plugins mount, so this one does it itself with Airflow's
+own FastAPI dependency (``requires_authenticated``): the pages show samples of unexpected values
+(e.g. invalid e-mail addresses). A request needs the JWT of a logged-in user, either the ``_token``
+cookie the Airflow UI sets at login (what the "Data quality" view sends) or an
+``Authorization: Bearer`` header (a token from ``POST /auth/token``); any logged-in user may read.
+Without one the app answers 401, with an invalid or forged token 403, and serves nothing.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ import html
 import mimetypes
 import posixpath
 
+from airflow.api_fastapi.core_api.security import requires_authenticated
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 URL_PREFIX = "/data-quality"
@@ -44,9 +51,10 @@ def create_app() -> FastAPI:
 
     ``GET /<path>`` returns the file with a content type guessed from its name; a folder path
     returns its ``index.html``. Paths leaving the site (``..``) and missing files answer 404.
+    Every route first requires a logged-in Airflow user (401 without a token, 403 with an invalid one).
     """
     app = FastAPI(title="Data quality (Great Expectations data docs)", docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url=None, dependencies=[Depends(requires_authenticated())])
 
     @app.get("/", include_in_schema=False)
     @app.get("/{path:path}", include_in_schema=False)

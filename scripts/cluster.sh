@@ -10,6 +10,9 @@
 # SPARK_MASTER_WEBUI_PORT [8090], worker UIs SPARK_WORKER_WEBUI_PORT and +1 [8091, 8092].
 # Sizing for a 2-core, 24 GiB machine: each worker offers SPARK_WORKER_CORES [1] core and
 # SPARK_WORKER_MEMORY [8g].
+# The workers start their executors with their own environment, where S3A reads the S3 credentials
+# (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): with the lake on S3, export them before `up`; a running
+# cluster keeps the environment it was started with.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

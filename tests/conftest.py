@@ -28,6 +28,11 @@ from medallion.config import PROJECT_ROOT, Settings  # noqa: E402
 SEED_DATA = PROJECT_ROOT.parent / "shared" / "seed-data"
 VENV_BIN = Path(sys.executable).parent
 
+#: Credentials of the test S3 endpoint (tests/s3_server.py; moto accepts any). Distinctive, so a test
+#: can search logs and databases for them without a coincidental match.
+TEST_ACCESS_KEY = "MEDALLIONTESTKEYQ7X2"
+TEST_SECRET_KEY = "medallion-moto-secret-5e91c3a7d2f4b8"
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -88,6 +93,9 @@ class SparkCluster:
             "SPARK_MASTER_WEBUI_PORT": str(self.ui_port),
             "SPARK_WORKER_WEBUI_PORT": str(self.worker_ui_port),
             "SPARK_WORKER_MEMORY": os.environ.get("TEST_SPARK_WORKER_MEMORY", "3g"),
+            # Executors read S3 credentials from the environment their worker gives them.
+            "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY,
         }
         self.master_url = f"spark://127.0.0.1:{self.master_port}"
 

@@ -13,7 +13,9 @@ top-level ``pytest_plugins``)::
 * ``s3_server`` -> :class:`S3Server`: ``settings()`` gives :class:`~medallion.config.Settings` with
   ``lake_root="s3://"`` on this endpoint, ``create_layer_buckets()`` makes the layer buckets,
   ``env()`` gives the environment variables a subprocess (spark-submit, ``airflow dags test``) needs,
-  ``keys(bucket)`` lists the objects with boto3.
+  ``keys(bucket)`` lists the objects with boto3. Its credentials are ``tests.conftest.TEST_ACCESS_KEY``
+  / ``TEST_SECRET_KEY``, which the ``spark_cluster`` workers also have in their environment: Spark
+  reads S3 credentials from there, never from its configuration.
 * ``s3a_jars`` -> :class:`S3AJars`: the jars fetched by ``scripts/fetch-jars.sh`` (Maven Central, cached
   in ``.cache/jars``); ``env()`` gives ``SPARK_EXTRA_CLASSPATH`` so the driver and executors load them
   from disk (``spark.jars`` would copy the 640 MB AWS SDK bundle into every executor's work dir).
@@ -32,11 +34,8 @@ import pytest
 
 from medallion.config import PROJECT_ROOT, Settings
 from medallion.lake import LAYERS
-from tests.conftest import free_port, wait_until
+from tests.conftest import TEST_ACCESS_KEY, TEST_SECRET_KEY, free_port, wait_until
 
-#: Credentials of the test endpoint (moto accepts any; these only have to be consistent).
-TEST_ACCESS_KEY = "medallion-test"
-TEST_SECRET_KEY = "medallion-test-secret"
 TEST_REGION = "us-east-1"
 
 FETCH_JARS = PROJECT_ROOT / "scripts" / "fetch-jars.sh"

@@ -28,7 +28,7 @@ from medallion.config import Settings
 from medallion.contract import GOLD_TABLES, SILVER_TABLES
 from medallion.datagen import generate
 from medallion.reporting import load_run_reports
-from tests.conftest import SEED_DATA
+from tests.conftest import SEED_DATA, TEST_ACCESS_KEY, TEST_SECRET_KEY
 from tests.s3_server import s3_server, s3a_jars  # noqa: F401  (session fixtures)
 
 RUN_DATE = "2026-11-29"
@@ -159,6 +159,25 @@ def test_every_commit_records_the_airflow_run_and_logical_date(s3_lake):
             assert commit["operation"] == "WRITE"
             assert commit["metadata"] == {"run_id": run_id, "run_date": RUN_DATE, "logical_date": RUN_DATE,
                                           "job": job}, (layer, name)
+
+
+def test_no_s3_credential_reaches_what_airflow_stores_or_prints(s3_lake):
+    """Spark gets the S3 credentials from the environment only: neither value is in an Airflow home
+    (task logs, the metadata database with the serialized DAG and rendered fields) or the output."""
+    settings, _, good, _, _, _, bad = s3_lake
+    _assert_succeeded(good)
+    credentials = (settings.aws_access_key_id, settings.aws_secret_access_key)
+    assert credentials == (TEST_ACCESS_KEY, TEST_SECRET_KEY)
+    for run in (good, bad):
+        home = run.extra["home"]
+        stored = {path: path.read_bytes() for path in home.rglob("*") if path.is_file()}
+        # The scan reads what Airflow stored: the Spark tasks' properties are there, in clear.
+        database = b"".join(data for path, data in stored.items() if path.name.startswith("airflow.db"))
+        assert b"software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider" in database
+        found = [(str(path.relative_to(home)), value) for path, data in stored.items()
+                 for value in credentials if value.encode() in data]
+        assert found == []
+        assert [value for value in credentials if value in run.output] == []
 
 
 def test_a_failed_silver_gate_commits_nothing_and_readers_keep_the_good_snapshot(s3_lake):

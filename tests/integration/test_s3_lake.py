@@ -28,6 +28,7 @@ import pytest
 
 from medallion import lake, tables
 from medallion.config import PROJECT_ROOT
+from tests.conftest import TEST_ACCESS_KEY, TEST_SECRET_KEY
 from tests.s3_server import FETCH_JARS, S3AJars, s3_server, s3a_jars  # noqa: F401  (pytest fixtures)
 
 RUN_DATE = "2026-11-29"
@@ -151,8 +152,8 @@ def test_delta_tables_on_s3_with_deltalake(s3_server):
     settings = s3_server.settings(lake_bucket_prefix="dl-")
     s3_server.create_layer_buckets(settings)
     assert tables.storage_options(settings) == {
-        "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "medallion-test",
-        "AWS_SECRET_ACCESS_KEY": "medallion-test-secret", "AWS_ENDPOINT_URL": s3_server.endpoint_url,
+        "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": TEST_SECRET_KEY, "AWS_ENDPOINT_URL": s3_server.endpoint_url,
         "AWS_ALLOW_HTTP": "true"}
 
     def rows(*pairs):
@@ -192,28 +193,3 @@ def test_delta_tables_on_s3_with_deltalake(s3_server):
     assert tables.snapshot_files(settings, "gold", "country_analytics", RUN_DATE) == [
         f"dl-gold/country_analytics/{adds[2][0]['path']}"]
 
-
-# --- Spark on the standalone cluster, reading and writing s3a:// -------------------------------------
-
-SPARK_APP = '''
-"""Reads s3a://<prefix>sources/spark-job/sales.csv, writes revenue per country to gold, reads it back."""
-import json
-
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-from medallion import lake
-from medallion.config import Settings
-from medallion.spark.session import build_session
-
-settings = Settings.from_env()
-spark = build_session("s3a-round-trip", settings)
-schema = T.StructType([T.StructField("country", T.StringType()), T.StructField("amount", T.DecimalType(10, 2))])
-sales = spark.read.csv(lake.spark_uri(settings, "sources", "spark-job", "sales.csv"), header=True, schema=schema)
-out = lake.spark_uri(settings, "gold", "spark-job", "revenue_by_country")
-sales.groupBy("country").agg(F.sum("amount").alias("revenue"), F.count("*").alias("sales")) \\
-    .write.mode("overwrite").parquet(out)
-back = {r["country"]: [str(r["revenue"]), r["sales"]] for r in spark.read.parquet(out).collect()}
-print("RESULT " + json.dumps({"uri": out, "rows": back, "fs": spark._jsc.hadoopConfiguration().get("fs.s3a.impl")}))
-spark.stop()
-'''

@@ -286,6 +286,12 @@ def test_the_three_connections_are_defined_for_every_airflow_service(compose, re
         assert mongo["extra"] == {"authSource": "admin"}
         # The lake on MinIO, one bucket per layer.
         assert (env["LAKE_ROOT"], env["S3_ENDPOINT_URL"]) == ("s3://", "http://minio:9000")
+    # Spark reads the S3 credentials from the environment only: the workers start the executors with
+    # theirs, so they hold the pipeline user's too.
+    for name in SPARK_SERVICES[1:]:
+        env = environment(resolved["services"][name])
+        assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
+            minio_init_env["MINIO_PIPELINE_USER"], minio_init_env["MINIO_PIPELINE_PASSWORD"]), name
     # An override in .env reaches the connection JSON (substitution inside the JSON string).
     custom = interpolate(compose["services"]["airflow-scheduler"]["environment"]["AIRFLOW_CONN_MONGO_DEFAULT"],
                          {"MONGO_APP_PASSWORD": "s3cr3t"})

@@ -17,6 +17,14 @@ from medallion.config import PROJECT_ROOT, Settings
 #: hadoop-aws must equal the Hadoop client bundled with the pinned pyspark (hadoop-client-api-3.4.2).
 HADOOP_AWS_PACKAGE = "org.apache.hadoop:hadoop-aws:3.4.2"
 
+#: How S3A gets the S3 credentials: from the environment (``AWS_ACCESS_KEY_ID``,
+#: ``AWS_SECRET_ACCESS_KEY``, optionally ``AWS_SESSION_TOKEN``) of each JVM that opens the lake, that is
+#: the driver (the process running spark-submit or :func:`medallion.spark.session.build_session`) and
+#: every executor, which a standalone worker starts with the worker's own environment. Keys set as
+#: Spark properties would be on spark-submit's command line, in the driver's process list and in
+#: Airflow's serialized DAG, rendered fields and task logs.
+S3_CREDENTIALS_PROVIDER = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+
 #: Spark settings that turn Delta Lake on. One partition for the Delta log's state: the log of a
 #: pipeline table is a few small files, and Delta's default of 50 made every commit a 50-task job.
 DELTA_CONF: dict[str, str] = {
@@ -69,7 +77,9 @@ def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, st
     """Spark properties for a pipeline job.
 
     Args:
-        settings: Pipeline settings (S3 endpoint and credentials are taken from here).
+        settings: Pipeline settings (the S3 endpoint and region are taken from here; the S3
+            credentials never are: Spark reads them from the environment, see
+            :data:`S3_CREDENTIALS_PROVIDER`, so the result holds no secret).
         python: Interpreter for Python workers (default: this interpreter), so driver and
             executors share the same environment and library.
 
@@ -117,10 +127,7 @@ def spark_conf(settings: Settings, *, python: str | None = None) -> dict[str, st
                 "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
                 "spark.hadoop.fs.s3a.path.style.access": "true",
                 "spark.hadoop.fs.s3a.endpoint.region": settings.aws_region,
-                "spark.hadoop.fs.s3a.aws.credentials.provider":
-                    "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-                "spark.hadoop.fs.s3a.access.key": settings.aws_access_key_id,
-                "spark.hadoop.fs.s3a.secret.key": settings.aws_secret_access_key,
+                "spark.hadoop.fs.s3a.aws.credentials.provider": S3_CREDENTIALS_PROVIDER,
                 "spark.hadoop.fs.s3a.committer.magic.enabled": "false",
             }
         )

@@ -13,7 +13,11 @@ def build_session(app_name: str, settings: Settings, master: str | None = None) 
 
     Args:
         app_name: Application name shown in the Spark UI.
-        settings: Pipeline settings (S3A settings are applied when the lake is on S3).
+        settings: Pipeline settings (S3A settings are applied when the lake is on S3). The S3
+            credentials come from the environment, not from ``settings``
+            (:data:`medallion.spark.conf.S3_CREDENTIALS_PROVIDER`): in-process, from this
+            process's environment when its first session started the JVM; on a standalone cluster,
+            also from each worker's environment.
         master: Master URL. ``None`` keeps the one given by ``spark-submit --master`` (jobs);
             the benchmark and tests pass ``local[N]`` or ``spark://host:port``.
 
