@@ -1,12 +1,15 @@
 """Silver job: bronze gate → typed, cleaned silver tables → silver gate → Delta commit.
 
     spark-submit [--master spark://host:7077] spark_jobs/silver_transformation.py \
-        --run-date 2026-11-29 --run-id manual__2026-11-29 [--logical-date D] [--future-dates reject|cap]
+        --run-date 2026-11-29 --run-id manual__2026-11-29 [--logical-date D] [--run-started TIMESTAMP] \
+        [--future-dates reject|cap]
 
 Reads the latest bronze files of the run date, validates them with the bronze gate, applies the
 silver rules, validates the result with the silver gate and only then replaces the run date's
 partition of ``silver/clients``, ``silver/purchases`` and their rejects tables (Delta Lake) and
-writes ``quality_report.json``: :func:`medallion.spark.silver.run`. Settings come from the
+writes ``quality_report.json``; then it deletes the files of the run that no commit names (lost
+executors' and failed attempts' output written since ``--run-started``):
+:func:`medallion.spark.silver.run`. Settings come from the
 environment (:meth:`medallion.config.Settings.from_env`). Exit codes: :mod:`medallion.spark.job`
 (0 committed, 1 failed, 2 bad input, 3 a gate failed and nothing was committed).
 """
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         from medallion.spark import silver
 
         return silver.run(spark, settings, args.run_date, args.run_id, args.future_dates,
-                          logical_date=args.logical_date)
+                          logical_date=args.logical_date, run_started=args.run_started)
 
     def bronze_exists(settings):
         from medallion import bronze

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import posixpath
 from typing import Any
 
 import pyarrow as pa
@@ -144,6 +145,67 @@ def write_snapshot(settings: Settings, layer: str, table: str, run_date: str, da
                     storage_options=storage_options(settings) or None,
                     commit_properties=CommitProperties(custom_metadata={"userMetadata": json.dumps(metadata)}))
     return open_table(settings, layer, table).version()
+
+
+def _is_data_file(name: str) -> bool:
+    # Delta, like Spark, treats names starting with "_" or "." as not part of the table
+    # (``_delta_log``, Hadoop's ``.<file>.crc`` checksums).
+    return not name.startswith(("_", "."))
+
+
+def remove_orphans(settings: Settings, layer: str, table: str, run_date: str | dt.date,
+                   since: dt.datetime) -> dict[str, int]:
+    """Delete the files of ``run_date``'s partition that a job wrote since ``since`` but never committed.
+
+    A file is removed when it is in the partition's folder, was last modified at or after
+    ``since`` and no table version committed since ``since`` names it, nor the version that was
+    current at ``since`` (so that clock differences between the machines cannot remove a file a
+    reader still uses). Such files come from a Spark task whose executor died while it wrote
+    (the task ran again elsewhere) or from an earlier attempt of the run that died before its
+    commit. A removed file's Hadoop checksum (``.<name>.crc``) goes with it. Older orphans are
+    left to ``VACUUM`` (:func:`apply_retention`).
+
+    Safe only because each table has one writer at a time (``max_active_runs=1``, see
+    ``docker/README.md``, "One writer per table"): another writer's files, written but not yet
+    committed, would look exactly like orphans.
+
+    Args:
+        since: a timezone-aware time at or before the start of the run (its first attempt).
+
+    Returns:
+        ``{"files": files deleted, "bytes": their size in bytes}``, checksums included.
+
+    Raises:
+        FileNotFoundError: the table does not exist.
+        ValueError: ``since`` has no time zone.
+    """
+    if since.tzinfo is None:
+        raise ValueError(f"remove_orphans of {layer}/{table}: since must have a time zone, got {since.isoformat()}")
+    delta = open_table(settings, layer, table)
+    since_ms = since.timestamp() * 1000
+    history = sorted(delta.history(), key=lambda commit: commit["version"])
+    before = [commit["version"] for commit in history if commit["timestamp"] < since_ms]
+    versions = before[-1:] + [commit["version"] for commit in history if commit["timestamp"] >= since_ms]
+    referenced = {posixpath.basename(path) for version in versions
+                  for path in snapshot_files(settings, layer, table, run_date, version)}
+
+    fs = lake.filesystem(settings)
+    folder = lake.layer_path(settings, layer, table, lake.run_date_dir(_day(run_date).isoformat()))
+    listed = {posixpath.basename(info.path): info for info in fs.get_file_info(
+        lake.pafs.FileSelector(folder, allow_not_found=True)) if info.type == lake.pafs.FileType.File}
+    orphans = [name for name, info in listed.items() if _is_data_file(name) and name not in referenced
+               and info.mtime is not None and info.mtime.timestamp() >= since.timestamp()]
+    removed = {"files": 0, "bytes": 0}
+    for name in orphans:
+        for doomed in (name, f".{name}.crc"):
+            if doomed in listed:
+                fs.delete_file(listed[doomed].path)
+                removed["files"] += 1
+                removed["bytes"] += listed[doomed].size or 0
+    if orphans:
+        log.info("%s/%s run_date=%s: removed %d orphan file(s), %d bytes, written since %s and never committed",
+                 layer, table, _day(run_date).isoformat(), removed["files"], removed["bytes"], since.isoformat())
+    return removed
 
 
 def apply_retention(settings: Settings, run_date: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -160,6 +161,7 @@ def test_delta_tables_on_s3_with_deltalake(s3_server):
         return pa.table({"country": [c for c, _ in pairs], "revenue": pa.array([Decimal(r) for _, r in pairs],
                                                                                pa.decimal128(18, 2))})
 
+    run_started = datetime.now(timezone.utc) - timedelta(seconds=2)  # S3 keeps whole seconds
     first = rows(("France", "12.50"), ("Spain", "5.25"))
     assert tables.write_snapshot(settings, "gold", "country_analytics", RUN_DATE, first, {"run_id": "r1"}) == 0
     assert tables.write_snapshot(settings, "gold", "country_analytics", "2026-11-30", rows(("USA", "7.75")),
@@ -193,3 +195,9 @@ def test_delta_tables_on_s3_with_deltalake(s3_server):
     assert tables.snapshot_files(settings, "gold", "country_analytics", RUN_DATE) == [
         f"dl-gold/country_analytics/{adds[2][0]['path']}"]
 
+    # A file of the run that no commit names goes; every committed one (the replaced one too) stays.
+    s3_server.client().put_object(Bucket="dl-gold", Key=f"country_analytics/run_date={RUN_DATE}/part-00000-lost.parquet",
+                                  Body=b"lost!")
+    assert tables.remove_orphans(settings, "gold", "country_analytics", RUN_DATE, run_started) == {"files": 1, "bytes": 5}
+    assert sorted(k.split("/", 1)[1] for k in s3_server.keys("dl-gold", "country_analytics/")
+                  if k.endswith(".parquet")) == sorted(a["path"] for added in adds for a in added)

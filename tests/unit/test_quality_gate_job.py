@@ -75,6 +75,58 @@ def test_job_arguments():
         with pytest.raises(SystemExit) as exit_:
             job.parser("test").parse_args(["--run-date", bad, "--run-id", "r1"])
         assert exit_.value.code == 2
+    # --run-started is Airflow's dag_run.start_date as the template renders it (str of a datetime).
+    assert args.run_started is None
+    args = job.parser("test").parse_args(["--run-date", "2024-06-05", "--run-id", "r1",
+                                          "--run-started", "2024-06-06 10:00:01.250000+00:00"])
+    assert args.run_started == dt.datetime(2024, 6, 6, 10, 0, 1, 250000, tzinfo=dt.timezone.utc)
+    for bad in ("2024-06-06 10:00:01", "None", ""):  # no time zone, an unset start date
+        with pytest.raises(SystemExit) as exit_:
+            job.parser("test").parse_args(["--run-date", "2024-06-05", "--run-id", "r1", "--run-started", bad])
+        assert exit_.value.code == 2
+
+
+def test_exit_codes_tell_bad_input_and_failed_gates_from_spark_failures(spark):
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException, PySparkValueError
+    from pyspark.sql import functions as F
+
+    from medallion.bronze import BronzeError
+
+    gate = quality.GateResult("silver", "2024-06-05", "r", {"silver_clients": False}, [
+        quality.ExpectationOutcome("silver_clients", "expect_column_values_to_be_unique", "id_client", "critical",
+                                   unexpected_count=2)])
+    assert job.exit_code(quality.GateFailed(gate)) == job.EXIT_GATE_FAILED == 3
+    assert job.exit_code(BronzeError("no bronze clients for 2024-06-05")) == job.EXIT_BAD_INPUT == 2
+    assert job.exit_code(FileNotFoundError("silver/_documents/... is missing")) == 2
+    assert job.exit_code(ValueError("silver table clients: column 'email' has type int")) == 2
+    assert job.exit_code(quality.GateNotEvaluated("gate_silver could not be evaluated")) == job.EXIT_FAILED == 1
+    assert job.exit_code(OSError("connection refused")) == 1
+    # What Spark raises: a failed Spark job, a JVM exception through py4j, PySpark's own ValueError.
+    with pytest.raises(PySparkException) as failed_job:
+        spark.range(1).select(F.raise_error(F.lit("boom"))).collect()
+    with pytest.raises(Py4JJavaError) as jvm_error:
+        spark.sparkContext._jvm.java.util.ArrayList().get(0)
+    with pytest.raises(PySparkValueError) as pyspark_value_error:
+        spark.createDataFrame([])
+    for raised in (failed_job, jvm_error, pyspark_value_error):
+        assert job.exit_code(raised.value) == 1, raised.value
+
+
+def test_a_gate_whose_expectations_raised_is_not_a_verdict_on_the_data():
+    # GX records an expectation that raised (a Spark failure while it computed) with its error.
+    raised = [quality.ExpectationOutcome("silver_clients", expectation, "id_client", "critical",
+                                         error="SparkException: Job aborted due to stage failure: ExecutorLostFailure")
+              for expectation in ("expect_column_values_to_be_unique", "expect_column_values_to_not_be_null")]
+    warning = quality.ExpectationOutcome("silver_clients", "expect_column_values_to_be_in_set", "country", "warning",
+                                         unexpected_count=1)
+    result = quality.GateResult("silver", "2024-06-05", "r", {"silver_clients": False}, [*raised, warning])
+    assert not result.passed and not result.evaluated
+    # One critical expectation that measured the data and failed makes it a verdict again.
+    result.failures.append(quality.ExpectationOutcome(
+        "silver_clients", "expect_column_values_to_be_unique", "email", "critical", unexpected_count=2))
+    assert not result.passed and result.evaluated
+    assert quality.GateResult("silver", "2024-06-05", "r", {"silver_clients": True}, [warning]).evaluated
 
 
 def test_gold_job_without_committed_silver_exits_2_before_starting_spark(settings, monkeypatch, capsys):

@@ -4,7 +4,9 @@ partition replaced in one commit, readers of a date, commit metadata, retention 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -88,3 +90,43 @@ def test_s3_storage_options_come_from_the_settings():
         "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "key", "AWS_SECRET_ACCESS_KEY": "secret",
         "AWS_ENDPOINT_URL": "http://minio:9000", "AWS_ALLOW_HTTP": "true"}
     assert tables.storage_options(Settings(lake_root="/tmp/lake")) == {}
+
+
+def test_remove_orphans_deletes_only_the_uncommitted_files_written_since_the_run_began(settings):
+    folder = Path(lake.layer_path(settings, "silver", "clients", "run_date=2026-11-29"))
+    other_date = Path(lake.layer_path(settings, "silver", "clients", "run_date=2026-11-28"))
+    tables.write_snapshot(settings, "silver", "clients", "2026-11-28", rows((1, "a", "1.00")), {})
+    tables.write_snapshot(settings, "silver", "clients", "2026-11-29", rows((2, "b", "2.00")), {})
+    before_run = set(folder.glob("*.parquet"))
+    since = dt.datetime.now(dt.timezone.utc)
+    hour = dt.timedelta(hours=1).total_seconds()
+
+    def stray(where: Path, name: str, size: int, mtime: float) -> Path:
+        path = where / name
+        path.write_bytes(b"x" * size)
+        os.utime(path, (mtime, mtime))
+        return path
+
+    # Written before the run: left to VACUUM. A file of the version current at the start whose
+    # clock ran ahead: still a committed file, kept.
+    old_orphan = stray(folder, "part-00000-old.c000.snappy.parquet", 10, since.timestamp() - hour)
+    for path in before_run:
+        os.utime(path, (since.timestamp() + hour, since.timestamp() + hour))
+    # The run: two commits of the date (the first one replaced by the second), an attempt's file
+    # that no commit names with its Hadoop checksum, and a stray file in another date's partition.
+    tables.write_snapshot(settings, "silver", "clients", "2026-11-29", rows((3, "c", "3.00")), {})
+    first_attempt = set(folder.glob("*.parquet")) - before_run - {old_orphan}
+    tables.write_snapshot(settings, "silver", "clients", "2026-11-29", rows((4, "d", "4.00")), {})
+    committed = set(folder.glob("*.parquet")) - before_run - first_attempt - {old_orphan}
+    orphan = stray(folder, "part-00001-lost.c000.snappy.parquet", 100, since.timestamp() + 1)
+    checksum = stray(folder, ".part-00001-lost.c000.snappy.parquet.crc", 12, since.timestamp() + 1)
+    other = stray(other_date, "part-00002-other.c000.snappy.parquet", 7, since.timestamp() + 1)
+    assert len(before_run) == len(first_attempt) == len(committed) == 1
+
+    assert tables.remove_orphans(settings, "silver", "clients", "2026-11-29", since) == {"files": 2, "bytes": 112}
+    assert not orphan.exists() and not checksum.exists()
+    assert all(path.exists() for path in before_run | first_attempt | committed | {old_orphan, other})
+    assert tables.read_snapshot(settings, "silver", "clients", "2026-11-29").column("id").to_pylist() == [4]
+    assert tables.remove_orphans(settings, "silver", "clients", "2026-11-29", since) == {"files": 0, "bytes": 0}
+    with pytest.raises(ValueError, match="since must have a time zone"):
+        tables.remove_orphans(settings, "silver", "clients", "2026-11-29", dt.datetime(2026, 11, 29))

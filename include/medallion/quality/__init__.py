@@ -17,6 +17,7 @@ from medallion.quality.docs import build_data_docs, data_docs_path
 from medallion.quality.gate import (
     ExpectationOutcome,
     GateFailed,
+    GateNotEvaluated,
     GateResult,
     QualityGateError,
     SuiteInput,
@@ -41,8 +42,8 @@ from medallion.quality.suites import (
 )
 
 __all__ = [
-    "ExpectationOutcome", "GOLD_MONEY_COLUMNS", "GOLD_REVENUE_COLUMNS", "GateFailed", "GateResult",
-    "LAYER_NAMES", "LAYER_SUITES", "MARKET_SHARE_TOLERANCE_PCT", "QualityGateError", "SUITE_KEYS",
+    "ExpectationOutcome", "GOLD_MONEY_COLUMNS", "GOLD_REVENUE_COLUMNS", "GateFailed", "GateNotEvaluated",
+    "GateResult", "LAYER_NAMES", "LAYER_SUITES", "MARKET_SHARE_TOLERANCE_PCT", "QualityGateError", "SUITE_KEYS",
     "SuiteInput", "audit", "build_data_docs", "check_suite", "data_docs_path", "evaluate", "gate_result_path",
     "log_result", "run_name", "validate", "validate_suite", "working_context", "write_suites",
 ]

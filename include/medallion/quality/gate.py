@@ -46,6 +46,12 @@ class QualityGateError(RuntimeError):
     """A layer could not be validated (missing input, unreadable report, unknown layer)."""
 
 
+class GateNotEvaluated(QualityGateError):
+    """A gate could not judge the data: every critical expectation it failed raised instead of
+    measuring (a lost Spark executor or connection, a storage error). A retry may pass; the
+    message names the gate and the errors."""
+
+
 class GateFailed(RuntimeError):
     """A gate found at least one critical expectation failed: nothing of the layer was committed.
 
@@ -164,6 +170,12 @@ class GateResult:
     def passed(self) -> bool:
         """True when no critical expectation failed (warnings do not fail a gate)."""
         return not self.critical_failures
+
+    @property
+    def evaluated(self) -> bool:
+        """False when every critical failure is an expectation that raised instead of measuring
+        the data (GX records a Spark failure as the expectation's error): no verdict on the data."""
+        return not self.critical_failures or not all(f.error for f in self.critical_failures)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -330,6 +342,8 @@ def audit(context: Any, settings: Settings, layer: str, inputs: dict[str, SuiteI
 
     Raises:
         GateFailed: a critical expectation failed (the results are stored first).
+        GateNotEvaluated: every critical failure is an expectation that raised (GX records a
+            Spark failure as the expectation's error): not a verdict on the data, worth a retry.
         QualityGateError: a suite of the checkpoint has no input.
     """
     result = validate(context, layer, inputs, run_date, run_id)
@@ -341,5 +355,10 @@ def audit(context: Any, settings: Settings, layer: str, inputs: dict[str, SuiteI
     lake.write_json(lake.filesystem(settings), gate_result_path(settings, layer, run_date), summary)
     log_result(result)
     if not result.passed:
+        if not result.evaluated:
+            errors = sorted({failure.error for failure in result.critical_failures})
+            raise GateNotEvaluated(f"gate_{layer} for run date {run_date} could not be evaluated, nothing was "
+                                   f"committed: {len(result.critical_failures)} critical expectation(s) raised: "
+                                   + "; ".join(errors))
         raise GateFailed(result)
     return result

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -73,8 +74,12 @@ def commit_partition(frame: DataFrame, settings: Settings, layer: str, table: st
 
 
 def commit_layer(frames: Mapping[str, DataFrame], settings: Settings, layer: str, run_date: str,
-                 metadata: Mapping[str, Any]) -> dict[str, int]:
+                 metadata: Mapping[str, Any], run_started: datetime) -> dict[str, int]:
     """:func:`commit_partition` of each table of ``frames``, in their order; returns ``{table: version}``.
+
+    Once every table is committed, the files of ``run_date``'s partitions that this run wrote
+    since ``run_started`` (timezone-aware: the start of the run, before its first attempt) and
+    never committed are deleted (:func:`medallion.tables.remove_orphans`).
 
     Each table commits on its own (Delta has no multi-table transaction): call this only once
     every table has passed its gate, and write the layer's documents after it returns, so that a
@@ -83,10 +88,18 @@ def commit_layer(frames: Mapping[str, DataFrame], settings: Settings, layer: str
     dies meanwhile leaves every table as it was; only a failure between the later, short commits
     leaves some tables of the date new and some old, until the retry commits them all.
     """
+    from medallion.tables import remove_orphans
+
     versions = {}
     for table, frame in frames.items():
         began = time.perf_counter()
         versions[table] = commit_partition(frame, settings, layer, table, run_date, metadata)
         log.info("committed %s/%s run_date=%s as version %d in %.1f s", layer, table, run_date,
                  versions[table], time.perf_counter() - began)
+    for table in frames:
+        try:
+            remove_orphans(settings, layer, table, run_date, run_started)
+        except Exception as error:  # noqa: BLE001 - the layer is committed: a retry would redo it for nothing
+            log.warning("could not remove the orphan files of %s/%s run_date=%s (VACUUM will): %s: %s",
+                        layer, table, run_date, type(error).__name__, error)
     return versions

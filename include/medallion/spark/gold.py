@@ -22,7 +22,7 @@ Every output column, its type, unit and formula is documented once in :mod:`meda
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import reduce
 from typing import Any
@@ -875,7 +875,7 @@ def read_silver(spark: SparkSession, settings: Settings, run_date: str, table: s
 
 
 def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str, *,
-        logical_date: str | None = None) -> dict[str, Any]:
+        logical_date: str | None = None, run_started: datetime | None = None) -> dict[str, Any]:
     """Build, audit and commit the gold layer of ``run_date`` from its committed silver rows.
 
     Write–audit–publish in one Spark application: ``fact_sales`` is built once and persisted,
@@ -887,6 +887,9 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str, *,
 
     Args:
         logical_date: the Airflow logical date (recorded in the commits); default ``run_date``.
+        run_started: when the run began (timezone-aware), before its first attempt: the files of
+            the run date's partitions written since then and never committed are removed after the
+            commits (:func:`medallion.spark.delta.commit_layer`); default: when this call began.
 
     Returns:
         The ``gold_summary.json`` document (with ``commit``: table versions and logical date).
@@ -900,6 +903,7 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str, *,
     from medallion.quality.inputs import gold_inputs
     from medallion.tables import open_table
 
+    run_started = run_started or datetime.now(timezone.utc)
     as_of = _as_date(run_date)
     run_date = as_of.isoformat()
     lake.read_document(settings, "silver", run_date, "quality_report")  # silver committed for the date?
@@ -917,7 +921,7 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str, *,
         quality.audit(context, settings, "gold", gold_inputs(staged, distributions), run_date, run_id)
 
     metadata = delta.commit_metadata(run_id, run_date, logical_date, "gold_aggregation")
-    versions = delta.commit_layer(staged, settings, "gold", run_date, metadata)
+    versions = delta.commit_layer(staged, settings, "gold", run_date, metadata, run_started)
     summary["commit"] = {"logical_date": metadata["logical_date"], "table_versions": versions}
     lake.write_document(settings, "gold", run_date, "statistical_distributions", distributions)
     lake.write_document(settings, "gold", run_date, "gold_summary", summary)

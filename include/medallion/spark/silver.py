@@ -61,6 +61,7 @@ blank lines skipped: the same definition as the bronze manifest's ``data_rows``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from typing import Any, Callable, Iterable
@@ -554,7 +555,8 @@ def quality_report(client_stats: dict[str, Any], purchase_stats: dict[str, Any],
 
 
 def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
-        future_dates: str | None = None, *, logical_date: str | None = None) -> dict[str, Any]:
+        future_dates: str | None = None, *, logical_date: str | None = None,
+        run_started: datetime | None = None) -> dict[str, Any]:
     """Build, audit and commit the silver layer of ``run_date`` from the latest bronze versions.
 
     Write–audit–publish in one Spark application:
@@ -573,6 +575,9 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
     Args:
         future_dates: ``reject`` or ``cap``; default ``settings.future_dates``.
         logical_date: the Airflow logical date (recorded in the commits); default ``run_date``.
+        run_started: when the run began (timezone-aware), before its first attempt: the files of
+            the run date's partitions written since then and never committed are removed after the
+            commits (:func:`medallion.spark.delta.commit_layer`); default: when this call began.
 
     Returns:
         The quality report: ``{"clients": stats, "purchases": stats, "summary":
@@ -589,6 +594,7 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
     from medallion.quality.inputs import bronze_inputs, silver_inputs
     from medallion.spark import delta
 
+    run_started = run_started or datetime.now(timezone.utc)
     policy = future_dates or settings.future_dates
     _check_policy(policy)
     with quality.working_context(settings) as context:
@@ -610,7 +616,7 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
                       silver_inputs(staged, report, run_date, settings.reject_threshold_pct), run_date, run_id)
 
     metadata = delta.commit_metadata(run_id, run_date, logical_date, "silver_transformation")
-    versions = delta.commit_layer(staged, settings, "silver", run_date, metadata)
+    versions = delta.commit_layer(staged, settings, "silver", run_date, metadata, run_started)
     report["commit"] = {
         "logical_date": metadata["logical_date"],
         "table_versions": versions,
