@@ -82,7 +82,7 @@ def spark_task(task_id: str, script: str, *args: str, gates: tuple[str, ...], di
         task_display_name=display,
         application=str(SPARK_JOBS_DIR / script),
         application_args=["--run-date", RUN_DATE, "--run-id", "{{ run_id }}", "--logical-date", "{{ logical_date_of(dag_run) }}",
-                          "--run-started", "{{ dag_run.start_date }}", *args],
+                          "--run-started", "{{ dag_run.start_date or '' }}", *args],
         conn_id="spark_default",
         name=f"medallion-{task_id}",
         conf=spark_conf(settings),

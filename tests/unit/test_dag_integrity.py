@@ -84,7 +84,7 @@ def test_spark_tasks_submit_the_jobs_for_the_logical_date(dagbag):
         assert task.gates == gates and task.run_date == "{{ run_date_of(params, dag_run) }}"
         assert task.retries == 2  # infrastructure failures are retried; gate failures fail fast
         # Every attempt of the run gets the run's start: a retry removes the files a failed attempt left.
-        assert task.application_args[6:8] == ["--run-started", "{{ dag_run.start_date }}"]
+        assert task.application_args[6:8] == ["--run-started", "{{ dag_run.start_date or '' }}"]
         assert task.conf["spark.sql.session.timeZone"] == "UTC"
         assert task.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
         assert task.conf["spark.driver.extraClassPath"].startswith(str(PROJECT_ROOT / ".cache" / "jars" / "delta"))

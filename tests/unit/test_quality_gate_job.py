@@ -80,10 +80,14 @@ def test_job_arguments():
     args = job.parser("test").parse_args(["--run-date", "2024-06-05", "--run-id", "r1",
                                           "--run-started", "2024-06-06 10:00:01.250000+00:00"])
     assert args.run_started == dt.datetime(2024, 6, 6, 10, 0, 1, 250000, tzinfo=dt.timezone.utc)
-    for bad in ("2024-06-06 10:00:01", "None", ""):  # no time zone, an unset start date
+    for bad in ("2024-06-06 10:00:01", "None"):  # no time zone, not a timestamp
         with pytest.raises(SystemExit) as exit_:
             job.parser("test").parse_args(["--run-date", "2024-06-05", "--run-id", "r1", "--run-started", bad])
         assert exit_.value.code == 2
+    # A run whose start date is unset renders "" (the DAG's template): the job's own start applies.
+    args = job.parser("test").parse_args(["--run-date", "2024-06-05", "--run-id", "r1", "--run-started", "",
+                                          "--logical-date", ""])
+    assert (args.run_started, args.logical_date) == (None, None)
 
 
 def test_exit_codes_tell_bad_input_and_failed_gates_from_spark_failures(spark):

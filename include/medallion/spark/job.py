@@ -42,7 +42,9 @@ def _optional_iso_date(text: str) -> str | None:
     return _iso_date(text) if text else None
 
 
-def _aware_timestamp(text: str) -> datetime:
+def _aware_timestamp(text: str) -> datetime | None:
+    if not text:
+        return None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -65,7 +67,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     parsed.add_argument("--run-started", type=_aware_timestamp, default=None,
                         help="when the pipeline run began, ISO timestamp with a time zone (Airflow's "
                              "dag_run.start_date): uncommitted files written since then in the run "
-                             "date's partitions are removed after the commit (default: the job's start)")
+                             "date's partitions are removed after the commit (empty or absent: the job's start)")
     return parsed
 
 
