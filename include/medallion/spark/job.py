@@ -1,6 +1,6 @@
 """What every spark-submit application of the pipeline shares: arguments, logging, exit codes.
 
-Exit codes (the DAG's Spark tasks tell them apart, see ``plugins/medallion_operators.py``):
+Exit codes (the DAG's Spark tasks tell them apart, see :mod:`medallion.operators`):
 
 * ``0`` success: the layer is committed;
 * ``1`` any other failure (lost executors or blocks beyond Spark's own task and stage retries,
