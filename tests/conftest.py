@@ -60,6 +60,23 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
+#: Client names whose ISO-8859-1 bytes are written by :func:`write_latin1_landing`, in id order.
+LATIN1_NAMES = ["José García", "Jürgen Müller", "Zoë Brontë"]
+
+
+def write_latin1_landing(landing: Path) -> Path:
+    """A landing folder whose ``clients.csv`` is ISO-8859-1 (:data:`LATIN1_NAMES`) and ``purchases.csv`` ASCII."""
+    landing.mkdir(parents=True, exist_ok=True)
+    (landing / "clients.csv").write_bytes(
+        b"id_client,name,email,subscription_date,country\n"
+        b"1,Jos\xe9 Garc\xeda,jose@x.com,2024-01-01,Spain\n"      # ISO-8859-1: 0xE9 = e acute, 0xED = i acute
+        b"2,J\xfcrgen M\xfcller,jurgen@x.com,2024-01-01,Germany\n"  # 0xFC = u umlaut
+        b"3,Zo\xeb Bront\xeb,zoe@x.com,2024-01-01,UK\n")          # 0xEB = e umlaut
+    (landing / "purchases.csv").write_bytes(
+        b"id_purchase,id_client,product,price,quantity,purchase_date,total\n1,1,Mouse,5,1,2025-01-01,5\n")
+    return landing
+
+
 @pytest.fixture()
 def settings(tmp_path) -> Settings:
     """Settings with the lake in a fresh temporary folder."""

@@ -18,6 +18,7 @@ import pytest
 from medallion import bronze, lake, tables
 from medallion.contract import GOLD_TABLES, SILVER_TABLES, SOURCE_COLUMNS
 from medallion.engines import pandas_engine as pe
+from tests.conftest import LATIN1_NAMES, write_latin1_landing
 
 RUN_DATE = "2026-11-29"
 
@@ -482,19 +483,11 @@ def test_read_source_names_the_file_on_a_missing_column_or_row_mismatch(settings
 
 
 def test_latin1_names_reach_silver_as_the_intended_unicode(settings, tmp_path):
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    (landing / "clients.csv").write_bytes(
-        b"id_client,name,email,subscription_date,country\n"
-        b"1,Jos\xe9 Garc\xeda,jose@x.com,2024-01-01,Spain\n"      # ISO-8859-1: 0xE9 = é, 0xED = í
-        b"2,J\xfcrgen M\xfcller,jurgen@x.com,2024-01-01,Germany\n"  # 0xFC = ü
-        b"3,Zo\xeb Bront\xeb,zoe@x.com,2024-01-01,UK\n")          # 0xEB = ë
-    (landing / "purchases.csv").write_bytes(
-        b"id_purchase,id_client,product,price,quantity,purchase_date,total\n1,1,Mouse,5,1,2025-01-01,5\n")
+    landing = write_latin1_landing(tmp_path / "landing")
     bronze.ingest(settings.with_overrides(clients_encoding="latin-1"), RUN_DATE, "r1", sources_dir=str(landing))
     pe.run_silver(settings, RUN_DATE, "r1")  # default settings: the manifest's encoding decides
     clients = tables.read_snapshot(settings, "silver", "clients", RUN_DATE).sort_by("id_client")
-    assert clients.column("name").to_pylist() == ["José García", "Jürgen Müller", "Zoë Brontë"]
+    assert clients.column("name").to_pylist() == LATIN1_NAMES
 
 
 def test_run_gold_without_silver_fails_clearly(settings):

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from medallion import bronze, lake
 from medallion.engines import pandas_engine
 from medallion.spark import silver
+from tests.conftest import LATIN1_NAMES, write_latin1_landing
 
 RUN_DATE = "2026-11-29"
 CLIENT_SCHEMA = "id_client string, name string, email string, subscription_date string, country string, source_row bigint"
@@ -254,18 +255,11 @@ PURCHASES_CSV = b"id_purchase,id_client,product,price,quantity,purchase_date,tot
 
 
 def test_latin1_names_reach_silver_as_the_intended_unicode(spark, settings, tmp_path):
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    (landing / "clients.csv").write_bytes(
-        b"id_client,name,email,subscription_date,country\n"
-        b"1,Jos\xe9 Garc\xeda,jose@x.com,2024-01-01,Spain\n"      # ISO-8859-1: 0xE9 = é, 0xED = í
-        b"2,J\xfcrgen M\xfcller,jurgen@x.com,2024-01-01,Germany\n"  # 0xFC = ü
-        b"3,Zo\xeb Bront\xeb,zoe@x.com,2024-01-01,UK\n")          # 0xEB = ë
-    (landing / "purchases.csv").write_bytes(PURCHASES_CSV)
+    landing = write_latin1_landing(tmp_path / "landing")
     bronze.ingest(settings.with_overrides(clients_encoding="latin-1"), RUN_DATE, "r1", sources_dir=str(landing))
     read = silver.read_bronze(spark, settings, "clients", RUN_DATE)  # the manifest's encoding decides
     clean, _, _ = silver.clean_clients(read.rows, RUN_DATE)
-    assert [r.name for r in clean.orderBy("id_client").collect()] == ["José García", "Jürgen Müller", "Zoë Brontë"]
+    assert [r.name for r in clean.orderBy("id_client").collect()] == LATIN1_NAMES
 
 
 @pytest.mark.parametrize("encoding", ["ISO-8859-1", "ISO-8859-15", "windows-1252"])
