@@ -120,6 +120,9 @@ DATE_FORMATS: tuple[tuple[str, str, str], ...] = (
     (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$", "yyyy-MM-dd'T'HH:mm:ss", "%Y-%m-%dT%H:%M:%S"),
 )
 
+#: Boolean column both engines add to a bronze read: the line's field count differs from the header's.
+MALFORMED_FLAG = "_malformed"
+
 # --- Reject reasons, in the order they are checked: a row gets the first it fails ---------------
 MALFORMED_ROW = "malformed_row"
 MISSING_VALUE = "missing_value"

@@ -21,8 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: Boolean column added to the table: the line's field count differs from the header's.
-MALFORMED = "_malformed"
+from medallion.contract import MALFORMED_FLAG as MALFORMED
 
 
 def _fields_of_quoted(lines: pa.Array) -> pa.Array:

@@ -97,7 +97,7 @@ MONEY = f"decimal({contract.MONEY_PRECISION},{contract.MONEY_SCALE})"
 #: Precision used to compare a source total with the recomputed one.
 _TOTAL_COMPARE = "decimal(38,18)"
 #: Boolean input column: the line's field count differs from the header's (``malformed_row``).
-MALFORMED = "_malformed"
+MALFORMED = contract.MALFORMED_FLAG
 #: Column of the bronze read holding the text of a line Spark's CSV parser found malformed.
 _CORRUPT_RECORD = "_corrupt_record"
 #: Computes a frame once and returns a frame that reads the result.
