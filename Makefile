@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help install cluster-up cluster-down demo airflow test test-unit test-integration test-e2e lock benchmark clean
+.PHONY: help install browser cluster-up cluster-down demo airflow test test-unit test-integration test-e2e lock benchmark clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml scripts/fetch-delta-ja
 
 install: $(STAMP)  ## create .venv with the pinned dependencies and the project
 
+browser:  ## Debian's chromium for the dashboard's headless-browser tests (installed when missing)
+	scripts/install-browser.sh
+
 cluster-up: install  ## start the local Spark master + 2 workers (idempotent)
 	scripts/cluster.sh up
 
@@ -48,16 +51,16 @@ demo: install  ## run the whole pipeline DAG on a generated sample (SOURCES=dir 
 airflow: install  ## start the cluster and `airflow standalone` with this project's DAGs
 	scripts/airflow.sh
 
-test: install  ## install and run the whole test suite (what CI runs)
+test: install browser  ## install and run the whole test suite (what CI runs)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install  ## unit tier only (no servers)
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
-test-integration: install  ## integration tier (local Spark cluster, S3 and MongoDB wire servers)
+test-integration: install browser  ## integration tier (local Spark cluster, S3 and MongoDB wire servers)
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
 
-test-e2e: install  ## end-to-end tier (airflow dags test of the pipeline)
+test-e2e: install browser  ## end-to-end tier (airflow dags test of the pipeline)
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
 benchmark: install  ## pandas vs Spark benchmark at the seed's size (2M clients, ~10M purchases)

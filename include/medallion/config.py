@@ -68,6 +68,11 @@ class Settings:
             Python knows for one of ``contract.SOURCE_ENCODINGS``, stored as that name (``latin-1``
             becomes ``ISO-8859-1``). The bronze ingestion checks the whole file decodes with it and
             records it in the manifest; both silver engines read the file with it.
+        mongo_uri: MongoDB that the REST API reads the published gold from (a read-only user in
+            Docker); the pipeline itself publishes through Airflow's ``mongo_default`` connection.
+        api_url: Base URL of the REST API, where the dashboard's Operational source reads.
+        currency: ISO 4217 code shown next to every money value by the API, the dashboard and
+            Metabase (the sources' prices carry no currency of their own).
     """
 
     lake_root: str = str(PROJECT_ROOT / "data" / "lake")
@@ -87,6 +92,9 @@ class Settings:
     vacuum_retain_hours: int = 168
     clients_encoding: str = DEFAULT_ENCODING
     purchases_encoding: str = DEFAULT_ENCODING
+    mongo_uri: str = field(default="mongodb://127.0.0.1:27017", repr=False)
+    api_url: str = "http://127.0.0.1:8000"
+    currency: str = "EUR"
 
     def __post_init__(self) -> None:
         if self.future_dates not in FUTURE_DATE_POLICIES:
@@ -153,4 +161,7 @@ class Settings:
                                          "VACUUM_RETAIN_HOURS"),
             clients_encoding=get("CLIENTS_ENCODING", DEFAULT_ENCODING),
             purchases_encoding=get("PURCHASES_ENCODING", DEFAULT_ENCODING),
+            mongo_uri=get("MONGO_URI", defaults.mongo_uri),
+            api_url=get("API_URL", defaults.api_url).rstrip("/"),
+            currency=get("CURRENCY", defaults.currency).upper(),
         )

