@@ -268,6 +268,10 @@ SUMMARY_FIELDS: tuple[tuple[str, str], ...] = (
     ("as_of_date", "the run date (YYYY-MM-DD) used as today"),
     ("silver_versions", "Delta versions of the silver clients and purchases tables the gold output was built from"),
     ("fact_sales", "rows, first_purchase_date and last_purchase_date of fact_sales"),
+    ("total_revenue", "sum of total over fact_sales, in currency units (= statistical_distributions."
+                      "overall_metrics.total_revenue)"),
+    ("total_orders", "rows of fact_sales"),
+    ("total_customers", "clients with at least one purchase (rows of client_kpis)"),
     ("counts", "clients (rows of client_kpis), products, countries, active_clients, "
                "high_value_clients"),
     ("rfm_segments", "number of clients per RFM segment (every segment listed, 0 when empty)"),

@@ -470,6 +470,8 @@ def test_gold_summary(spark):
     assert [*summary, "commit"] == [name for name, _ in SUMMARY_FIELDS]
     assert summary["fact_sales"] == {"rows": 8, "first_purchase_date": "2024-05-01",
                                      "last_purchase_date": "2024-05-03"}
+    # 150.48 + 150.52 + 99.00 + 200.00 + 200.00 (the clients' spend above).
+    assert (summary["total_revenue"], summary["total_orders"], summary["total_customers"]) == (800.0, 8, 5)
     assert summary["counts"] == {"clients": 5, "products": 2, "countries": 4, "active_clients": 5,
                                  "high_value_clients": 2}
     assert sum(summary["rfm_segments"].values()) == 5

@@ -809,6 +809,7 @@ def gold_summary(tables: Mapping[str, DataFrame], *, run_id: str, as_of: date | 
     rows = {name: int(tables[name].count()) for name in GOLD_TABLES}
     span = tables["fact_sales"].agg(F.min("purchase_date").alias("first"),
                                     F.max("purchase_date").alias("last")).first()
+    revenue = tables["product_analytics"].agg(F.sum("total_revenue")).first()[0]
     kpis = tables["client_kpis"]
     flags = kpis.agg(F.count(F.when(F.col("is_active"), 1)).alias("active"),
                      F.count(F.when(F.col("is_high_value"), 1)).alias("high_value")).first()
@@ -832,6 +833,9 @@ def gold_summary(tables: Mapping[str, DataFrame], *, run_id: str, as_of: date | 
         "silver_versions": dict(silver_versions or {}),
         "fact_sales": {"rows": rows["fact_sales"], "first_purchase_date": iso(span["first"]),
                        "last_purchase_date": iso(span["last"])},
+        "total_revenue": _round2(revenue if revenue is not None else Decimal(0)),
+        "total_orders": rows["fact_sales"],
+        "total_customers": rows["client_kpis"],
         "counts": {"clients": rows["client_kpis"], "products": rows["product_analytics"],
                    "countries": rows["country_analytics"], "active_clients": int(flags["active"]),
                    "high_value_clients": int(flags["high_value"])},
