@@ -76,4 +76,5 @@ The DAG run succeeded. Where to look:
   MongoDB database ${MONGO_DATABASE:-analytics_gold}: $(python -m medallion.mongo_server uri 2>/dev/null || echo "AIRFLOW_CONN_MONGO_DEFAULT")
   full Airflow log: $log
   the Airflow UI with this DAG: make airflow
+  the dashboard and REST API over this run's gold: make dashboard
 EOT
