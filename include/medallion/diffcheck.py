@@ -10,12 +10,12 @@ jobs') table by table and document by document:
   same columns in the same order, same kind of type (integer widths and decimal precisions may
   differ, a decimal never equals a double), same row count, and, after sorting both sides by the
   table's key, equal values: integers, strings, dates, booleans and **money (decimals) exactly**,
-  doubles within :data:`DOUBLE_TOLERANCE` (0.01; they are percentages and ratios rounded to 2
-  decimals);
+  doubles exactly too (every gold double is a percentage or ratio that both engines round to 2
+  decimals by the same rule, so a difference of 0.01 is a real disagreement, not noise);
 * the layers' documents (:data:`medallion.contract.LAYER_DOCUMENTS`: ``quality_report.json``,
   ``statistical_distributions.json`` and ``gold_summary.json``, read with
-  :func:`medallion.lake.read_document`): same keys, integers and strings equal, money fields equal
-  to the cent, other numbers within 0.01. Fields that name Delta commits (``commit``: table
+  :func:`medallion.lake.read_document`): same keys, and every value equal (numbers exactly: they
+  are integers or values both engines round to 2 decimals). Fields that name Delta commits (``commit``: table
   versions, logical date, bronze files; ``silver_versions``) are skipped: they differ by
   construction between two lakes.
 
@@ -38,8 +38,6 @@ from medallion.contract import GOLD_TABLES, LAYER_DOCUMENTS, REJECTS_TABLES, SIL
 from medallion.metrics import PRIMARY_KEYS
 from medallion.tables import read_snapshot
 
-#: Largest accepted difference between two doubles (2-decimal percentages and ratios).
-DOUBLE_TOLERANCE = 0.01
 #: Sort key of every compared table.
 TABLE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
     "silver": {
@@ -56,10 +54,6 @@ assert tuple(TABLE_KEYS["gold"]) == GOLD_TABLES
 DOCUMENTS: dict[str, tuple[str, ...]] = {layer: LAYER_DOCUMENTS[layer] for layer in ("silver", "gold")}
 #: Document fields skipped (they name Delta commits and versions, different by construction).
 IGNORED_FIELDS: frozenset[str] = frozenset({"commit", "silver_versions"})
-#: Document fields holding money, compared to the cent (other numbers within the tolerance).
-MONEY_FIELDS: frozenset[str] = frozenset({"total_revenue", "total_spent", "avg_order_value"})
-#: Document sections whose numbers are all money except ``std``.
-MONEY_SECTIONS: frozenset[str] = frozenset({"order_value_distribution", "price_distribution"})
 
 
 @dataclass
@@ -126,8 +120,7 @@ def _mismatches(left: pa.ChunkedArray, right: pa.ChunkedArray, kind: str) -> pa.
     both_null = pc.and_(pc.is_null(left), pc.is_null(right))
     if kind == "double":
         nan = pc.and_(pc.is_nan(pc.fill_null(left, 0.0)), pc.is_nan(pc.fill_null(right, 0.0)))
-        close = pc.less_equal(pc.abs(pc.subtract(left, right)), DOUBLE_TOLERANCE + 1e-9)
-        same = pc.or_(pc.fill_null(close, False), pc.or_(both_null, nan))
+        same = pc.or_(pc.fill_null(pc.equal(left, right), False), pc.or_(both_null, nan))
     else:
         same = pc.or_(pc.fill_null(pc.equal(left, right), False), both_null)
     return pc.invert(same)
@@ -175,10 +168,6 @@ def compare_tables(name: str, left: pa.Table, right: pa.Table, keys: tuple[str, 
             return
 
 
-def _is_money(path: tuple[str, ...]) -> bool:
-    return path[-1] in MONEY_FIELDS or (len(path) >= 2 and path[-2] in MONEY_SECTIONS and path[-1] != "std")
-
-
 def compare_documents(name: str, left: Any, right: Any, names: tuple[str, str], out: _Collector,
                       path: tuple[str, ...] = ()) -> None:
     """Append to ``out`` the differences between two JSON documents (see module doc)."""
@@ -203,14 +192,10 @@ def compare_documents(name: str, left: Any, right: Any, names: tuple[str, str], 
     numbers = (int, float)
     if isinstance(left, numbers) and isinstance(right, numbers) \
             and not isinstance(left, bool) and not isinstance(right, bool):
-        if isinstance(left, int) and isinstance(right, int):
-            same = left == right
-        elif math.isnan(left) or math.isnan(right):
-            same = math.isnan(left) and math.isnan(right)
-        elif _is_money(path):
-            same = round(left * 100) == round(right * 100)
+        if isinstance(left, float) and isinstance(right, float) and math.isnan(left):
+            same = math.isnan(right)
         else:
-            same = abs(left - right) <= DOUBLE_TOLERANCE + 1e-9
+            same = left == right
         if not same:
             out.add(f"{where}: {a}={left!r} {b}={right!r}")
         return

@@ -992,7 +992,21 @@ def _sums(frame: pd.DataFrame, key: str, clients: int) -> pd.DataFrame:
 
 
 def _share(revenue: np.ndarray, total: int) -> np.ndarray:
-    return ratio_2dp(revenue, np.full(len(revenue), total, dtype=np.int64), scale=100)
+    """Percent shares of ``revenue`` (cents, rows in key order) in ``total``, largest-remainder rounded.
+
+    As the Spark job and the glossary: each share is its exact value rounded down to 0.01, then the
+    rows with the largest remainders (ties by key, i.e. row order) get 0.01 more until the shares add
+    up to exactly 100.00. All in integers: the exact share in 0.01 % is ``10000 * revenue / total``.
+    NaN (null) for every row when ``total`` is 0.
+    """
+    revenue = np.asarray(revenue, dtype=np.int64)
+    if total == 0:
+        return np.full(len(revenue), np.nan)
+    floor, remainder = np.divmod(revenue * 10000, total)
+    missing = 10000 - int(floor.sum())
+    by_remainder = np.lexsort((np.arange(len(revenue)), -remainder))
+    floor[by_remainder[:missing]] += 1
+    return floor / 100.0
 
 
 def product_analytics(fact: Fact) -> pa.Table:
