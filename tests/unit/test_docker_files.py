@@ -550,17 +550,19 @@ def _recording_cli(folder: Path, name: str, body: str) -> Path:
     return path
 
 
-def test_minio_init_creates_prefixed_buckets_versioning_and_a_least_privilege_user(tmp_path):
+def test_minio_init_creates_prefixed_buckets_versioning_and_least_privilege_users(tmp_path):
     bin_dir = tmp_path / "bin"
-    # The stand-in copies the policy file it is given, and says "already attached" on attach, as mc does
+    # The stand-in copies the policy files it is given, and says "already attached" on attach, as mc does
     # on a re-run.
     _recording_cli(bin_dir, "mc", f"""
 case "$*" in
   "admin policy create lake medallion-pipeline "*) cp "$6" "{tmp_path}/policy.json" ;;
-  "admin policy attach"*) echo "mc: <ERROR> policy medallion-pipeline is already attached"; exit 1 ;;
+  "admin policy create lake medallion-reader "*) cp "$6" "{tmp_path}/reader-policy.json" ;;
+  "admin policy attach"*) echo "mc: <ERROR> policy is already attached"; exit 1 ;;
 esac""")
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "MINIO_ROOT_USER": "root-user", "MINIO_ROOT_PASSWORD": "root-pass",
            "MINIO_PIPELINE_USER": "pipe-user", "MINIO_PIPELINE_PASSWORD": "pipe-pass",
+           "MINIO_READER_USER": "read-user", "MINIO_READER_PASSWORD": "read-pass",
            "LAKE_BUCKET_PREFIX": "dev-", "TMPDIR": str(tmp_path)}
     done = subprocess.run(["sh", str(PROJECT_ROOT / "docker" / "minio" / "init.sh")], env=env,
                           capture_output=True, text=True, timeout=60)
@@ -580,7 +582,14 @@ esac""")
     assert not any("*" in a or a.startswith("admin:") or "Bucket" in a and a.startswith(("s3:Create", "s3:Delete"))
                    for a in actions), actions
     assert {"s3:GetObject", "s3:PutObject", "s3:ListBucket"} <= actions
-    assert list(tmp_path.glob("medallion-pipeline-policy.*")) == []  # temporary file removed
+    # The dashboard's reader: list and get on silver and gold, nothing else.
+    assert calls[11:13] == ["mc admin user add lake read-user read-pass",
+                            "mc admin policy attach lake medallion-reader --user read-user"]
+    reader = json.loads((tmp_path / "reader-policy.json").read_text())
+    assert {(a, r) for s in reader["Statement"] for a in s["Action"] for r in s["Resource"]} == {
+        (action, f"arn:aws:s3:::dev-{layer}") for action in ("s3:GetBucketLocation", "s3:ListBucket")
+        for layer in ("silver", "gold")} | {("s3:GetObject", f"arn:aws:s3:::dev-{layer}/*") for layer in ("silver", "gold")}
+    assert list(tmp_path.glob("medallion-*-policy.*")) == []  # temporary files removed
 
     # Any other attach error fails the job.
     _recording_cli(bin_dir, "mc", """case "$*" in "admin policy attach"*) echo "mc: <ERROR> no such user"; exit 1 ;; esac""")
