@@ -926,6 +926,9 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str, *,
 
     metadata = delta.commit_metadata(run_id, run_date, logical_date, "gold_aggregation")
     versions = delta.commit_layer(staged, settings, "gold", run_date, metadata, run_started)
+    # Committed: free the executors' storage of the staged frames for what the application runs next
+    # (the benchmark and the tests run gold after silver in one session).
+    spark.catalog.clearCache()
     summary["commit"] = {"logical_date": metadata["logical_date"], "table_versions": versions}
     lake.write_document(settings, "gold", run_date, "statistical_distributions", distributions)
     lake.write_document(settings, "gold", run_date, "gold_summary", summary)

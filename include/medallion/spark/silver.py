@@ -617,6 +617,9 @@ def run(spark: SparkSession, settings: Settings, run_date: str, run_id: str,
 
     metadata = delta.commit_metadata(run_id, run_date, logical_date, "silver_transformation")
     versions = delta.commit_layer(staged, settings, "silver", run_date, metadata, run_started)
+    # Committed: free the executors' storage of the staged frames for what the application runs next
+    # (the benchmark and the tests run gold after silver in one session).
+    spark.catalog.clearCache()
     report["commit"] = {
         "logical_date": metadata["logical_date"],
         "table_versions": versions,
