@@ -7,9 +7,6 @@ test) and compared with what the API answers: money to the cent, every row of ea
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from decimal import Decimal
 
 import httpx
@@ -19,34 +16,16 @@ import pytest
 from deltalake import DeltaTable
 
 from medallion import lake
-from tests.conftest import free_port, wait_until
+from tests.conftest import free_port
+from tests.integration.conftest import start_api
 
 pytestmark = pytest.mark.integration
-
-
-def _serve(env: dict[str, str], log_path) -> tuple[str, subprocess.Popen]:
-    port = free_port()
-    with open(log_path, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "medallion.serving.api", "--port", str(port)],
-                                   env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert process.poll() is None, open(log_path).read()
-        try:
-            httpx.get(f"{url}/openapi.json", timeout=1)
-            return True
-        except httpx.HTTPError:
-            return False
-
-    wait_until(up, 60, "the API to listen")
-    return url, process
 
 
 @pytest.fixture(scope="module")
 def api(served_gold, tmp_path_factory):
     settings, run_date = served_gold
-    url, process = _serve({"MONGO_URI": settings.mongo_uri, "MONGO_DATABASE": settings.mongo_database,
+    url, process = start_api({"MONGO_URI": settings.mongo_uri, "MONGO_DATABASE": settings.mongo_database,
                            "CURRENCY": "EUR"}, tmp_path_factory.mktemp("api") / "api.log")
     with httpx.Client(base_url=url, timeout=30) as client:
         yield client, settings, run_date
@@ -162,10 +141,10 @@ def test_missing_rows_are_404(api):
 
 def test_nothing_published_is_404_and_no_mongodb_is_503(served_gold, tmp_path):
     settings, _ = served_gold
-    empty_url, empty = _serve({"MONGO_URI": settings.mongo_uri, "MONGO_DATABASE": "nothing_published"},
+    empty_url, empty = start_api({"MONGO_URI": settings.mongo_uri, "MONGO_DATABASE": "nothing_published"},
                               tmp_path / "empty.log")
     closed = free_port()
-    down_url, down = _serve({"MONGO_URI": f"mongodb://reader:s3cret@127.0.0.1:{closed}/?authSource=admin"},
+    down_url, down = start_api({"MONGO_URI": f"mongodb://reader:s3cret@127.0.0.1:{closed}/?authSource=admin"},
                             tmp_path / "down.log")
     try:
         answer = httpx.get(f"{empty_url}/api/v1/summary", timeout=30)
