@@ -13,10 +13,11 @@ CLIENTS ?= 1000
 DIRTY_RATE ?= 0.05
 RUN_DATE ?= 2026-11-29
 PYTEST_ARGS ?=
+DASHBOARD_ARGS ?=
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help install browser cluster-up cluster-down demo airflow test test-unit test-integration test-e2e lock benchmark clean
+.PHONY: help install browser dashboard cluster-up cluster-down demo airflow test test-unit test-integration test-e2e lock benchmark clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -47,6 +48,9 @@ cluster-down:  ## stop the local Spark cluster started by cluster-up
 
 demo: install  ## run the whole pipeline DAG on a generated sample (SOURCES=dir to use your own CSVs)
 	SOURCES="$(SOURCES)" CLIENTS="$(CLIENTS)" DIRTY_RATE="$(DIRTY_RATE)" RUN_DATE="$(RUN_DATE)" scripts/demo.sh
+
+dashboard: install  ## serve the last demo's gold: MongoDB (kept across restarts), REST API :8000, dashboard :8501
+	$(PY) -m medallion.serving.launch $(DASHBOARD_ARGS)
 
 airflow: install  ## start the cluster and `airflow standalone` with this project's DAGs
 	scripts/airflow.sh

@@ -73,7 +73,10 @@ cat <<EOT
 The DAG run succeeded. Where to look:
   lake (bronze, silver, gold): $LAKE_ROOT
   data docs (open in a browser): $LAKE_ROOT/quality/data_docs/index.html
-  MongoDB database ${MONGO_DATABASE:-analytics_gold}: $(python -m medallion.mongo_server uri 2>/dev/null || echo "AIRFLOW_CONN_MONGO_DEFAULT")
+  published gold: MongoDB database ${MONGO_DATABASE:-analytics_gold}${started_mongo:+ (on the demo's own wire server, which stops with the demo)}
   full Airflow log: $log
   the Airflow UI with this DAG: make airflow
 EOT
+printf '\n\033[1mNext: make dashboard\033[0m  (MongoDB kept across restarts, REST API http://127.0.0.1:8000,\n'
+printf '  six-page dashboard http://127.0.0.1:8501, over this lake'"'"'s newest committed gold)\n'
+

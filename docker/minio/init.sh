@@ -1,11 +1,12 @@
 #!/bin/sh
 # One-shot `minio-init` job of docker-compose.yaml (minio/mc image): create the lake buckets, turn on
 # versioning for bronze, and create the least-privilege pipeline user that Airflow and Spark use
-# (never the root credentials). Idempotent: safe to re-run on an existing MinIO.
+# (never the root credentials) and the read-only user of the dashboard's Lake source. Idempotent: safe to re-run on an existing MinIO.
 # Plain POSIX sh and shell built-ins only besides `mc`: the minio/mc image is minimal.
 #
 # Environment: MINIO_ROOT_USER, MINIO_ROOT_PASSWORD (admin, used only here), MINIO_PIPELINE_USER,
-# MINIO_PIPELINE_PASSWORD (the pipeline's access key / secret key), LAKE_BUCKET_PREFIX (optional, in
+# MINIO_PIPELINE_PASSWORD (the pipeline's access key / secret key), MINIO_READER_USER,
+# MINIO_READER_PASSWORD (read-only on silver and gold), LAKE_BUCKET_PREFIX (optional, in
 # front of every bucket name), MINIO_URL [http://minio:9000].
 set -eu
 
@@ -13,10 +14,13 @@ set -eu
 : "${MINIO_ROOT_PASSWORD:?MINIO_ROOT_PASSWORD is not set}"
 : "${MINIO_PIPELINE_USER:?MINIO_PIPELINE_USER is not set}"
 : "${MINIO_PIPELINE_PASSWORD:?MINIO_PIPELINE_PASSWORD is not set}"
+: "${MINIO_READER_USER:?MINIO_READER_USER is not set}"
+: "${MINIO_READER_PASSWORD:?MINIO_READER_PASSWORD is not set}"
 prefix="${LAKE_BUCKET_PREFIX:-}"
 layers="sources bronze silver gold quality"
 policy="${TMPDIR:-/tmp}/medallion-pipeline-policy.$$.json"
-trap 'rm -f "$policy"' EXIT
+reader_policy="${TMPDIR:-/tmp}/medallion-reader-policy.$$.json"
+trap 'rm -f "$policy" "$reader_policy"' EXIT
 
 mc alias set lake "${MINIO_URL:-http://minio:9000}" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"
 
@@ -53,13 +57,40 @@ cat >"$policy" <<JSON
   ]
 }
 JSON
-mc admin policy create lake medallion-pipeline "$policy"
-mc admin user add lake "$MINIO_PIPELINE_USER" "$MINIO_PIPELINE_PASSWORD"
-# Attaching an already attached policy is an error in mc: accept exactly that case.
-if ! out="$(mc admin policy attach lake medallion-pipeline --user "$MINIO_PIPELINE_USER" 2>&1)"; then
-  case "$out" in
-    *"already attached"*) ;;
-    *) echo "$out" >&2; exit 1 ;;
-  esac
-fi
-echo "minio-init: buckets ready, user ${MINIO_PIPELINE_USER} has policy medallion-pipeline"
+# The dashboard reads committed silver and gold (Delta logs, Parquet files, documents): list and get only.
+cat >"$reader_policy" <<JSON
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "ListServedBuckets",
+      "Effect": "Allow",
+      "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+      "Resource": ["arn:aws:s3:::${prefix}silver", "arn:aws:s3:::${prefix}gold"]
+    },
+    {
+      "Sid": "ReadServedObjects",
+      "Effect": "Allow",
+      "Action": ["s3:GetObject"],
+      "Resource": ["arn:aws:s3:::${prefix}silver/*", "arn:aws:s3:::${prefix}gold/*"]
+    }
+  ]
+}
+JSON
+
+# user, password, policy name, policy file
+add_user() {
+  mc admin policy create lake "$3" "$4"
+  mc admin user add lake "$1" "$2"
+  # Attaching an already attached policy is an error in mc: accept exactly that case.
+  if ! out="$(mc admin policy attach lake "$3" --user "$1" 2>&1)"; then
+    case "$out" in
+      *"already attached"*) ;;
+      *) echo "$out" >&2; exit 1 ;;
+    esac
+  fi
+  echo "minio-init: user $1 has policy $3"
+}
+add_user "$MINIO_PIPELINE_USER" "$MINIO_PIPELINE_PASSWORD" medallion-pipeline "$policy"
+add_user "$MINIO_READER_USER" "$MINIO_READER_PASSWORD" medallion-reader "$reader_policy"
+echo "minio-init: buckets ready"

@@ -173,6 +173,24 @@ def read_document(settings: Settings, layer: str, run_date: str, name: str) -> d
     return read_json(fs, path)
 
 
+def document_run_dates(settings: Settings, layer: str, name: str) -> list[str]:
+    """Run dates (``YYYY-MM-DD``, newest first) that have document ``name`` of ``layer``.
+
+    A layer's documents are written after its tables' commit, so these are the committed run dates.
+    """
+    fs = filesystem(settings)
+    root = layer_path(settings, layer, DOCUMENTS_DIR)
+    if not exists(fs, root):
+        return []
+    dates = []
+    for info in fs.get_file_info(pafs.FileSelector(root)):
+        folder = info.base_name
+        if info.type == pafs.FileType.Directory and folder.startswith("run_date="):
+            if is_file(fs, f"{info.path}/{name}.json"):
+                dates.append(folder.removeprefix("run_date="))
+    return sorted(dates, reverse=True)
+
+
 def write_document(settings: Settings, layer: str, run_date: str, name: str, document: Any) -> str:
     """Write a layer's document of ``run_date`` (call it after the layer's commits); returns its display URI."""
     write_json(filesystem(settings), document_path(settings, layer, run_date, name), document)

@@ -3,7 +3,10 @@
 There is no MongoDB on the development machines and none can be downloaded, so the tests and the
 demo talk to `mongo-java-server <https://github.com/bwaldvogel/mongo-java-server>`_
 (``de.bwaldvogel:mongo-java-server-memory-backend``, :data:`MONGO_JAVA_SERVER_VERSION`): a real
-server speaking the MongoDB wire protocol over TCP, keeping its data in memory.
+server speaking the MongoDB wire protocol over TCP, keeping its data in memory, or, with a data file
+(``start_mongo_server(data_file=...)``, used by ``make dashboard``), in an H2 MVStore file
+(``mongo-java-server-h2-backend``) that is committed when the server stops (SIGTERM) and read back on
+the next start.
 
 First use on a machine (:func:`ensure_built`, ~20 s): Maven fetches the jars by their coordinates
 (``scripts/mongo-server/pom.xml``) from Maven Central into ``.cache/mongo-java-server/lib`` and
@@ -135,12 +138,12 @@ def ensure_built(cache_dir: Path | str | None = None) -> str:
     return classpath
 
 
-def _java_command(classpath: str, port: int, java_opts: tuple[str, ...]) -> list[str]:
+def _java_command(classpath: str, port: int, java_opts: tuple[str, ...], data_file: Path | None = None) -> list[str]:
     # MONGO_JAVA_OPTS (e.g. "-Xmx14g") first, so explicit java_opts win: the JVM's default heap
     # (1/4 of memory) runs out near 1.8M gold client_kpis documents.
     java_opts = (*os.environ.get("MONGO_JAVA_OPTS", "").split(), *java_opts)
     return [_require("java"), *java_opts, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-            "-cp", classpath, MAIN_CLASS, str(port), "127.0.0.1"]
+            "-cp", classpath, MAIN_CLASS, str(port), "127.0.0.1", *([str(data_file)] if data_file else [])]
 
 
 def _wait_ready(process: subprocess.Popen, log_path: Path, timeout: float) -> str:
@@ -182,7 +185,7 @@ def _stop_pid(pid: int, timeout: float = 15.0) -> None:
 
 def start_mongo_server(port: int | None = None, *, log_path: Path | str | None = None,
                        cache_dir: Path | str | None = None, java_opts: tuple[str, ...] = (),
-                       timeout: float = 60.0) -> tuple[str, Callable[[], None]]:
+                       timeout: float = 60.0, data_file: Path | str | None = None) -> tuple[str, Callable[[], None]]:
     """Start a server on 127.0.0.1 owned by this process; return ``(uri, stop)``.
 
     Args:
@@ -191,6 +194,8 @@ def start_mongo_server(port: int | None = None, *, log_path: Path | str | None =
         cache_dir: Build cache (see :func:`ensure_built`).
         java_opts: Extra JVM options, e.g. ``("-Xmx4g",)``.
         timeout: Seconds to wait for the server to accept connections.
+        data_file: Keep the data in this H2 file (created if missing; parent folders too), so it
+            survives a restart; ``None``: in memory only.
 
     Returns:
         ``("mongodb://127.0.0.1:<port>", stop)``; ``stop()`` ends the server (idempotent).
@@ -202,8 +207,11 @@ def start_mongo_server(port: int | None = None, *, log_path: Path | str | None =
     cache = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
     log = Path(log_path) if log_path is not None else cache / f"server-{os.getpid()}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    if data_file is not None:
+        data_file = Path(data_file).resolve()
+        data_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
-        process = subprocess.Popen(_java_command(classpath, port or 0, java_opts),
+        process = subprocess.Popen(_java_command(classpath, port or 0, java_opts, data_file),
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         uri = _wait_ready(process, log, timeout)

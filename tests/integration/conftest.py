@@ -50,3 +50,41 @@ def served_gold(tmp_path_factory, mongo_server):
     with pymongo.MongoClient(mongo_server) as client:
         publish.publish_gold(client[settings.mongo_database], settings, SERVED_RUN_DATE, run_id, SERVED_RUN_DATE)
     return settings, SERVED_RUN_DATE
+
+
+def start_server(command: list[str], env: dict[str, str], log_path, ready_path: str, timeout: float = 90):
+    """Start ``command`` (a server on 127.0.0.1) with ``env`` added; wait until ``ready_path`` answers.
+
+    Returns ``(base_url, process)``; the port is ``command``'s ``--port`` value.
+    """
+    import os
+    import subprocess
+
+    import httpx
+
+    from tests.conftest import wait_until
+
+    port = command[command.index("--port") + 1]
+    with open(log_path, "w") as out:
+        process = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert process.poll() is None, open(log_path).read()
+        try:
+            return httpx.get(f"{url}{ready_path}", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, timeout, f"{command[2]} to answer on {url}{ready_path}")
+    return url, process
+
+
+def start_api(env: dict[str, str], log_path):
+    """The REST API (``python -m medallion.serving.api``) on a free port: ``(base_url, process)``."""
+    import sys
+
+    from tests.conftest import free_port
+
+    return start_server([sys.executable, "-m", "medallion.serving.api", "--port", str(free_port())], env, log_path,
+                        "/openapi.json")

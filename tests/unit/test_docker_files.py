@@ -35,9 +35,11 @@ AIRFLOW_SERVICES = ("airflow-init", "airflow-apiserver", "airflow-scheduler", "a
 SPARK_SERVICES = ("spark-master", "spark-worker-1", "spark-worker-2")
 # One-shot jobs: they run to completion, so a healthcheck has nothing to watch; dependants wait for
 # `service_completed_successfully` instead.
-ONE_SHOT_JOBS = ("minio-init", "airflow-init")
+ONE_SHOT_JOBS = ("minio-init", "airflow-init", "metabase-init")
+# What users look at (include/medallion/serving), on the same image.
+SERVING_SERVICES = ("api", "dashboard", "metabase-init")
 EXPECTED_SERVICES = {"minio", "minio-init", "postgres", "mongodb", "metabase", *AIRFLOW_SERVICES,
-                     *SPARK_SERVICES}
+                     *SPARK_SERVICES, *SERVING_SERVICES}
 
 # ${VAR}, ${VAR:-default}, ${VAR-default}; `$$` is a literal dollar.
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?-)(?P<default>[^}]*))?\}")
@@ -178,7 +180,7 @@ def test_compose_defines_the_airflow_3_topology(compose):
 def test_airflow_and_spark_services_run_the_same_image_build(compose):
     services = compose["services"]
     builds = {name: (services[name].get("image"), json.dumps(services[name].get("build"), sort_keys=True))
-              for name in (*AIRFLOW_SERVICES, *SPARK_SERVICES)}
+              for name in (*AIRFLOW_SERVICES, *SPARK_SERVICES, *SERVING_SERVICES)}
     assert len(set(builds.values())) == 1, builds
     image, build = next(iter(builds.values()))
     assert json.loads(build) == {"context": ".", "dockerfile": "Dockerfile"}
@@ -199,7 +201,8 @@ def test_every_long_running_service_has_a_healthcheck_and_init_jobs_are_awaited(
         assert check["test"][0] in {"CMD", "CMD-SHELL"} and len(check["test"]) > 1, name
     awaited = {dep for s in services.values() for dep, c in s.get("depends_on", {}).items()
                if c["condition"] == "service_completed_successfully"}
-    assert awaited == set(ONE_SHOT_JOBS)
+    # Nothing needs Metabase's provisioning to have finished.
+    assert awaited == {"minio-init", "airflow-init"}
 
 
 def test_dependencies_use_conditions_that_can_be_met(compose):
@@ -260,7 +263,41 @@ def test_host_ports_are_the_documented_ones_without_collisions(resolved):
         9001: ("minio", 9001),
         3000: ("metabase", 3000),
         27017: ("mongodb", 27017),
+        8000: ("api", 8000),
+        8501: ("dashboard", 8501),
     }
+
+
+def test_serving_services_run_the_project_modules_as_read_only_users(resolved):
+    import importlib.util
+
+    services = resolved["services"]
+    for name, module in (("api", "medallion.serving.api"), ("dashboard", "medallion.serving.dashboard"),
+                         ("metabase-init", "medallion.serving.metabase")):
+        command = services[name]["command"]
+        assert command[:3] == ["python", "-m", module] and importlib.util.find_spec(module), name
+    mongo = environment(services["mongodb"])
+    minio = environment(services["minio-init"])
+    api = environment(services["api"])
+    assert api["MONGO_URI"] == (f"mongodb://{mongo['MONGO_READER_USER']}:{mongo['MONGO_READER_PASSWORD']}"
+                                "@mongodb:27017/?authSource=admin")
+    dashboard = environment(services["dashboard"])
+    assert dashboard["API_URL"] == "http://api:8000" and dashboard["LAKE_ROOT"] == "s3://"
+    assert (dashboard["AWS_ACCESS_KEY_ID"], dashboard["AWS_SECRET_ACCESS_KEY"]) == (
+        minio["MINIO_READER_USER"], minio["MINIO_READER_PASSWORD"])
+    metabase = environment(services["metabase-init"])
+    assert (metabase["MONGO_READER_USER"], metabase["MONGO_READER_PASSWORD"]) == (
+        mongo["MONGO_READER_USER"], mongo["MONGO_READER_PASSWORD"])
+    # No serving service holds a credential that can write.
+    writers = {mongo["MONGO_APP_PASSWORD"], mongo["MONGO_INITDB_ROOT_PASSWORD"], minio["MINIO_PIPELINE_PASSWORD"],
+               minio["MINIO_ROOT_PASSWORD"]}
+    for name in SERVING_SERVICES:
+        values = json.dumps(environment(services[name]))
+        assert not any(secret in values for secret in writers), name
+    # Healthchecks ask the endpoints the modules serve.
+    assert "http://127.0.0.1:8000/api/v1/health" in services["api"]["healthcheck"]["test"][-1]
+    assert "http://127.0.0.1:8501/_stcore/health" in services["dashboard"]["healthcheck"]["test"][-1]
+    assert services["metabase-init"]["depends_on"]["metabase"] == {"condition": "service_healthy"}
 
 
 def test_the_three_connections_are_defined_for_every_airflow_service(compose, resolved):
@@ -550,17 +587,19 @@ def _recording_cli(folder: Path, name: str, body: str) -> Path:
     return path
 
 
-def test_minio_init_creates_prefixed_buckets_versioning_and_a_least_privilege_user(tmp_path):
+def test_minio_init_creates_prefixed_buckets_versioning_and_least_privilege_users(tmp_path):
     bin_dir = tmp_path / "bin"
-    # The stand-in copies the policy file it is given, and says "already attached" on attach, as mc does
+    # The stand-in copies the policy files it is given, and says "already attached" on attach, as mc does
     # on a re-run.
     _recording_cli(bin_dir, "mc", f"""
 case "$*" in
   "admin policy create lake medallion-pipeline "*) cp "$6" "{tmp_path}/policy.json" ;;
-  "admin policy attach"*) echo "mc: <ERROR> policy medallion-pipeline is already attached"; exit 1 ;;
+  "admin policy create lake medallion-reader "*) cp "$6" "{tmp_path}/reader-policy.json" ;;
+  "admin policy attach"*) echo "mc: <ERROR> policy is already attached"; exit 1 ;;
 esac""")
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "MINIO_ROOT_USER": "root-user", "MINIO_ROOT_PASSWORD": "root-pass",
            "MINIO_PIPELINE_USER": "pipe-user", "MINIO_PIPELINE_PASSWORD": "pipe-pass",
+           "MINIO_READER_USER": "read-user", "MINIO_READER_PASSWORD": "read-pass",
            "LAKE_BUCKET_PREFIX": "dev-", "TMPDIR": str(tmp_path)}
     done = subprocess.run(["sh", str(PROJECT_ROOT / "docker" / "minio" / "init.sh")], env=env,
                           capture_output=True, text=True, timeout=60)
@@ -580,7 +619,14 @@ esac""")
     assert not any("*" in a or a.startswith("admin:") or "Bucket" in a and a.startswith(("s3:Create", "s3:Delete"))
                    for a in actions), actions
     assert {"s3:GetObject", "s3:PutObject", "s3:ListBucket"} <= actions
-    assert list(tmp_path.glob("medallion-pipeline-policy.*")) == []  # temporary file removed
+    # The dashboard's reader: list and get on silver and gold, nothing else.
+    assert calls[11:13] == ["mc admin user add lake read-user read-pass",
+                            "mc admin policy attach lake medallion-reader --user read-user"]
+    reader = json.loads((tmp_path / "reader-policy.json").read_text())
+    assert {(a, r) for s in reader["Statement"] for a in s["Action"] for r in s["Resource"]} == {
+        (action, f"arn:aws:s3:::dev-{layer}") for action in ("s3:GetBucketLocation", "s3:ListBucket")
+        for layer in ("silver", "gold")} | {("s3:GetObject", f"arn:aws:s3:::dev-{layer}/*") for layer in ("silver", "gold")}
+    assert list(tmp_path.glob("medallion-*-policy.*")) == []  # temporary files removed
 
     # Any other attach error fails the job.
     _recording_cli(bin_dir, "mc", """case "$*" in "admin policy attach"*) echo "mc: <ERROR> no such user"; exit 1 ;; esac""")
