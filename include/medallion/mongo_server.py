@@ -183,6 +183,17 @@ def _stop_pid(pid: int, timeout: float = 15.0) -> None:
         pass
 
 
+def terminate(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    """SIGTERM ``process`` (a no-op once it ended), SIGKILL after ``timeout`` seconds; wait for it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def start_mongo_server(port: int | None = None, *, log_path: Path | str | None = None,
                        cache_dir: Path | str | None = None, java_opts: tuple[str, ...] = (),
                        timeout: float = 60.0, data_file: Path | str | None = None) -> tuple[str, Callable[[], None]]:
@@ -220,16 +231,7 @@ def start_mongo_server(port: int | None = None, *, log_path: Path | str | None =
         process.wait()
         raise
 
-    def stop() -> None:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    return uri, stop
+    return uri, lambda: terminate(process)
 
 
 # --- Command line: a background server for the demo ------------------------------------------

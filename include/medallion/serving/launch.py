@@ -36,7 +36,7 @@ import pymongo.errors
 
 from medallion import lake, publish
 from medallion.config import PROJECT_ROOT, Settings
-from medallion.mongo_server import MongoServerError, start_mongo_server
+from medallion.mongo_server import MongoServerError, start_mongo_server, terminate
 
 log = logging.getLogger("medallion.serving.launch")
 
@@ -100,16 +100,6 @@ def _start(command: list[str], log_path: Path, env: dict[str, str]) -> subproces
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def _interrupt(signum: int, frame: object) -> None:
     # SIGTERM ends the launcher as Ctrl-C does, so its finally block stops every child.
     raise KeyboardInterrupt
@@ -159,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         processes = []
         for what, command, log_path, health in services:
             process = _start(command, log_path, env)
-            stops.insert(0, lambda p=process: _stop(p))
+            stops.insert(0, lambda p=process: terminate(p))
             wait_healthy(health, process, what, log_path)
             processes.append((what, process, log_path))
         print(f"\nServing gold of run date {run_date} (lake {settings.lake_root}, database {settings.mongo_database}):\n"
