@@ -16,9 +16,10 @@
    created when missing, updated (``PUT``) when their definition differs, left alone when equal.
 
 Idempotent: a second run with the same settings sends no creating or updating request. Endpoint
-shapes follow Metabase's API documentation (``docs/api`` of the metabase/metabase repository) for
-v0.56: ``/api/setup``, ``/api/session``, ``/api/database``, ``/api/collection``, ``/api/card``,
-``/api/dashboard`` (dashcards are set with ``PUT /api/dashboard/:id``, new ones with negative ids).
+shapes follow Metabase's API documentation (``docs/api/*.md`` of the metabase/metabase repository:
+``setup`` -- token, user, prefs --, ``session``, ``database``, ``collection``, ``card``, ``dashboard``);
+the dashboard's cards are set in one ``PUT /api/dashboard/:id`` with ``dashcards`` (new ones with
+negative ids), the form Metabase uses since 0.47 (older releases had ``PUT /api/dashboard/:id/cards``).
 No Metabase server can run on the project's machines: the tests run this module against a local
 HTTP server that answers these endpoints as documented and records every call
 (``tests/metabase_fake.py``); it does not run queries, so a query's result is checked only by its
