@@ -95,3 +95,30 @@ def test_make_dashboard_publishes_serves_and_stops(served_gold, tmp_path):
     assert httpx.get(f"{api}/api/v1/summary", timeout=10).json()["total_revenue"] == summary["total_revenue"]
     second.interrupt()
     assert all(_closed(port) for port in ports.values()), second.output
+
+
+def test_the_launcher_publishes_when_the_database_is_behind_the_lake(served_gold, tmp_path):
+    """Empty -> published; up to date -> left alone; the date run again -> published again."""
+    import shutil
+
+    import pymongo
+
+    from medallion.engines import pandas_engine
+    from medallion.serving.launch import LaunchError, ensure_published
+
+    served, run_date = served_gold
+    settings = served.with_overrides(lake_root=str(tmp_path / "lake"))
+    shutil.copytree(served.lake_root, settings.lake_root)
+    with pymongo.MongoClient(served.mongo_uri) as client:
+        db = client["launcher_behind"]
+        log = db["_publish_log"]
+        assert ensure_published(settings, db) == run_date and log.count_documents({"status": "success"}) == 1
+        assert ensure_published(settings, db) == run_date and log.count_documents({"status": "success"}) == 1
+        # The same date run again: gold's tables get new Delta versions, so the database is behind.
+        pandas_engine.run_gold(settings, run_date, "manual__again")
+        assert ensure_published(settings, db) == run_date and log.count_documents({"status": "success"}) == 2
+        versions = lake.read_document(settings, "gold", run_date, "gold_summary")["commit"]["table_versions"]
+        newest = log.find_one({"status": "success"}, sort=[("finished_at", -1)])
+        assert {t: e["version"] for t, e in newest["checksums"].items()} == {t: versions[t] for t in newest["checksums"]}
+        with pytest.raises(LaunchError, match="database launcher_empty is empty and .* holds no committed gold run"):
+            ensure_published(settings.with_overrides(lake_root=str(tmp_path / "none")), client["launcher_empty"])

@@ -5,9 +5,10 @@
 1. **MongoDB**: ``MONGO_URI`` when set; otherwise a local wire server (mongo-java-server, see
    :mod:`medallion.mongo_server`) on ``--mongo-port`` (27017) keeping its data in
    ``<run dir>/mongo/gold.h2``, so what it serves survives a restart.
-2. **Publish if empty**: when the database (``MONGO_DATABASE``) has no successful publish, the newest
-   run date with committed gold in ``LAKE_ROOT`` (default ``data/lake``, where ``make demo`` writes) is
-   published (:func:`medallion.publish.publish_gold`); a lake without gold is an error naming it.
+2. **Publish when behind**: when the database (``MONGO_DATABASE``) does not already serve the newest
+   committed gold run of ``LAKE_ROOT`` (default ``data/lake``, where ``make demo`` writes) -- it is
+   empty, or serves an older run date, or that date was run again since -- that run is published
+   (:func:`ensure_published`); an empty database and a lake without gold is an error naming both.
 3. **REST API** (``python -m medallion.serving.api``) on ``--api-port`` (8000) and the **dashboard**
    (``python -m medallion.serving.dashboard``, Operational source = that API) on ``--dashboard-port``
    (8501); each is waited for on its health URL, then both URLs are printed.
@@ -48,23 +49,32 @@ class LaunchError(RuntimeError):
 
 
 def ensure_published(settings: Settings, db: "pymongo.database.Database") -> str:
-    """The run date ``db`` serves, publishing the lake's newest committed gold first if it serves none.
+    """The run date ``db`` serves, after publishing the lake's newest committed gold if ``db`` lacks it.
+
+    ``db`` is up to date when its newest successful publish is of the lake's newest committed gold
+    run date at the Delta versions that run's ``gold_summary`` names; otherwise (empty, older date,
+    or the date re-run since) that run is published. A lake without committed gold leaves ``db`` as it is.
 
     Raises:
         LaunchError: nothing is published and the lake has no committed gold run date.
     """
     newest = publish.newest_published(db)
-    if newest is not None:
-        log.info("database %s already serves run date %s (run %s)", db.name, newest["run_date"], newest["run_id"])
-        return newest["run_date"]
+    where = lake.display_uri(settings, "gold")
     dates = lake.document_run_dates(settings, "gold", "gold_summary")
     if not dates:
-        where = lake.display_uri(settings, "gold")
-        raise LaunchError(f"database {db.name} is empty and {where} holds no committed gold run: run `make demo` "
-                          "first, or set LAKE_ROOT to a lake the pipeline has run on")
+        if newest is None:
+            raise LaunchError(f"database {db.name} is empty and {where} holds no committed gold run: run "
+                              "`make demo` first, or set LAKE_ROOT to a lake the pipeline has run on")
+        log.warning("%s holds no committed gold run; serving what database %s holds", where, db.name)
+        return newest["run_date"]
     run_date = dates[0]
-    log.info("database %s is empty: publishing the newest committed gold run date %s of %s",
-             db.name, run_date, lake.display_uri(settings, "gold"))
+    committed = lake.read_document(settings, "gold", run_date, "gold_summary")["commit"]["table_versions"]
+    if newest is not None and newest["run_date"] == run_date and all(
+            entry["version"] == committed.get(table) for table, entry in newest["checksums"].items()):
+        log.info("database %s already serves run date %s (run %s)", db.name, run_date, newest["run_id"])
+        return run_date
+    log.info("database %s does not hold %s's newest committed gold: publishing the newest committed gold run "
+             "date %s", db.name, where, run_date)
     publish.publish_gold(db, settings, run_date, f"manual__{run_date}", run_date, force=True)
     return run_date
 
