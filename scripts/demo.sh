@@ -73,7 +73,7 @@ cat <<EOT
 The DAG run succeeded. Where to look:
   lake (bronze, silver, gold): $LAKE_ROOT
   data docs (open in a browser): $LAKE_ROOT/quality/data_docs/index.html
-  published gold: MongoDB database ${MONGO_DATABASE:-analytics_gold}${started_mongo:+ (on the demo's own wire server, which stops with the demo)}
+  published gold: MongoDB database ${MONGO_DATABASE:-analytics_gold}${started_mongo:+ (on the wire server the demo started, which stops with it)}
   full Airflow log: $log
   the Airflow UI with this DAG: make airflow
 EOT
