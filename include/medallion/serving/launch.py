@@ -111,7 +111,7 @@ def _start(command: list[str], log_path: Path, env: dict[str, str]) -> subproces
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    # SIGTERM ends the launcher as Ctrl-C does, so its finally block stops every child.
+    # Raised in the main loop, so its finally block stops every child.
     raise KeyboardInterrupt
 
 
@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path(args.run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     stops: list[Callable[[], None]] = []
+    # Ctrl-C and SIGTERM both stop everything, also when SIGINT came in ignored (a background job).
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         settings = Settings.from_env()
