@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medallion.contract import GOLD_TABLES
+from medallion.contract import ACTIVE_DAYS, GOLD_TABLES, RFM_SCORE_MAX, RFM_SEGMENT_RULES
 
 MONEY = "decimal(18,2)"
 
@@ -83,6 +83,17 @@ def _growth(what: str, previous: str) -> str:
             f"{previous} has no row or its {what} is 0")
 
 
+def _segment_rules() -> str:
+    """``contract.RFM_SEGMENT_RULES`` in words: ``Champions (R >= 4 and FM >= 4), …, else Need Attention``."""
+    words = []
+    for rule in RFM_SEGMENT_RULES:
+        tests = ([f"R >= {rule.r_min}"] if rule.r_min > 1 else []) + \
+                ([f"R <= {rule.r_max}"] if rule.r_max < RFM_SCORE_MAX else []) + \
+                ([f"FM >= {rule.fm_min}"] if rule.fm_min > 1 else [])
+        words.append(f"{rule.segment} ({' and '.join(tests)})" if tests else f"else {rule.segment}")
+    return ", ".join(words)
+
+
 METRICS: tuple[Metric, ...] = (
     # --- fact_sales: one row per silver purchase, joined to its client --------------------------
     Metric(_FACT, "id_purchase", "bigint", "id", "silver purchases.id_purchase (unique)"),
@@ -127,19 +138,19 @@ METRICS: tuple[Metric, ...] = (
     Metric(_KPI, "purchase_frequency_per_month", "double", "orders per 30 days",
            "total_purchases / max(customer_lifetime_days / 30, 1), 2 decimals"),
     Metric(_KPI, "days_since_last_purchase", "int", "days", "recency: as-of date - last_purchase_date"),
-    Metric(_KPI, "is_active", "boolean", "flag", "days_since_last_purchase <= 90"),
+    Metric(_KPI, "is_active", "boolean", "flag", f"days_since_last_purchase <= {ACTIVE_DAYS}"),
     Metric(_KPI, "is_high_value", "boolean", "flag",
            "total_spent > median of total_spent over all rows of client_kpis (median of an even "
            "count = mean of the two middle values)"),
-    Metric(_KPI, "r_score", "int", "score 1-5",
-           "ceil(5 * cume_dist) ordering by days_since_last_purchase descending (most recent = 5); "
-           "cume_dist = share of clients whose recency is the same or worse; ties share a score"),
-    Metric(_KPI, "f_score", "int", "score 1-5", "ceil(5 * cume_dist) ordering by total_purchases ascending"),
-    Metric(_KPI, "m_score", "int", "score 1-5", "ceil(5 * cume_dist) ordering by total_spent ascending"),
+    Metric(_KPI, "r_score", "int", f"score 1-{RFM_SCORE_MAX}",
+           f"ceil({RFM_SCORE_MAX} * cume_dist) ordering by days_since_last_purchase descending (most recent = "
+           f"{RFM_SCORE_MAX}); cume_dist = share of clients whose recency is the same or worse; ties share a score"),
+    Metric(_KPI, "f_score", "int", f"score 1-{RFM_SCORE_MAX}",
+           f"ceil({RFM_SCORE_MAX} * cume_dist) ordering by total_purchases ascending"),
+    Metric(_KPI, "m_score", "int", f"score 1-{RFM_SCORE_MAX}",
+           f"ceil({RFM_SCORE_MAX} * cume_dist) ordering by total_spent ascending"),
     Metric(_KPI, "rfm_segment", "string", "segment",
-           "with FM = round_half_up((f_score + m_score) / 2), the first that matches: Champions "
-           "(R >= 4 and FM >= 4), Loyal Customers (R >= 3 and FM >= 3), Promising (R >= 4), "
-           "At Risk (R <= 2 and FM >= 3), Hibernating (R <= 2), else Need Attention"),
+           "with FM = round_half_up((f_score + m_score) / 2), the first that matches: " + _segment_rules()),
     # --- product_analytics: one row per product -------------------------------------------------
     Metric(_PRODUCT, "product", "string", "name", "product (key)"),
     Metric(_PRODUCT, "total_quantity_sold", "bigint", "items", "sum of quantity"),
@@ -255,11 +266,6 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 #: The unique key column of each gold table (one row per value): the last column of its sort key.
 #: MongoDB's ``_id`` when publishing, and the join key of the engines' differential check.
 PRIMARY_KEYS: dict[str, str] = {table: keys[-1] for table, keys in TABLE_KEYS.items()}
-
-#: RFM segments in the order they are tested (the first match wins).
-RFM_SEGMENTS: tuple[str, ...] = (
-    "Champions", "Loyal Customers", "Promising", "At Risk", "Hibernating", "Need Attention",
-)
 
 #: Fields of gold_summary.json (documented here; the values come from the staged tables, which the
 #: gold gate validated and the job then committed).

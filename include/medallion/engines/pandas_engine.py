@@ -65,8 +65,6 @@ from medallion.tables import last_commit, read_snapshot, write_snapshot
 
 ENGINE = "pandas"
 
-#: ASCII whitespace removed at both ends of every field (contract: trimming rule).
-ASCII_WHITESPACE = " \t\n\r\f\v"
 #: Runs of ASCII whitespace inside names collapse to one space.
 _WHITESPACE_RUN = "[ \t\n\r\f\v]+"
 
@@ -77,9 +75,6 @@ _MAX_CENTS = 10**18 - 1
 _DECIMAL_PARTS = r"^(?P<sign>[+-]?)(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?$"
 
 MONEY = pa.decimal128(C.MONEY_PRECISION, C.MONEY_SCALE)
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-RFM_SEGMENTS = ("Champions", "Loyal Customers", "Promising", "At Risk", "Hibernating", "Need Attention")
-ACTIVE_DAYS = 90
 
 _ARROW_TYPES = {"bigint": pa.int64(), "string": pa.string(), "date": pa.date32(), "int": pa.int32(),
                 "decimal(18,2)": MONEY}
@@ -175,7 +170,7 @@ def _iso(day: int) -> str:
 
 def _trim(values: pa.ChunkedArray) -> pa.ChunkedArray:
     """Trim ASCII whitespace; an empty string after trimming becomes null."""
-    trimmed = pc.utf8_trim(values, characters=ASCII_WHITESPACE)
+    trimmed = pc.utf8_trim(values, characters=C.ASCII_WHITESPACE)
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
@@ -398,18 +393,18 @@ def read_source(settings: Settings, path: str, dataset: str, expected_rows: int 
 # --- silver -------------------------------------------------------------------------------------------
 
 class _Rules:
-    """Reject-reason bookkeeping: a row keeps the first rule it fails (contract order)."""
+    """Reject-reason bookkeeping: a row keeps the first rule it fails (rule-table order)."""
 
-    def __init__(self, dataset: str, n: int):
-        self.reasons = C.REJECT_REASONS[dataset]
+    def __init__(self, reasons: tuple[str, ...], n: int):
+        self.reasons = reasons
         self.code = np.zeros(n, dtype=np.int8)
 
     @property
     def valid(self) -> np.ndarray:
         return self.code == 0
 
-    def fail(self, reason: str, failed: np.ndarray) -> None:
-        self.code[(self.code == 0) & failed] = self.reasons.index(reason) + 1
+    def fail(self, index: int, failed: np.ndarray) -> None:
+        self.code[(self.code == 0) & failed] = index + 1
 
     def counts(self) -> dict[str, int]:
         tally = np.bincount(self.code, minlength=len(self.reasons) + 1)
@@ -444,10 +439,6 @@ def _malformed(source: pa.Table) -> np.ndarray:
     return _bool(source.column(MALFORMED))
 
 
-def _null_counts(trimmed: dict[str, pa.ChunkedArray]) -> dict[str, int]:
-    return {name: int(column.null_count) for name, column in trimmed.items()}
-
-
 def _rejects_table(source: pa.Table, dataset: str, rules: _Rules, run_id: str) -> pa.Table:
     rows = np.flatnonzero(~rules.valid)
     taken = source.take(pa.array(rows))
@@ -457,168 +448,182 @@ def _rejects_table(source: pa.Table, dataset: str, rules: _Rules, run_id: str) -
     return pa.Table.from_arrays(arrays, schema=reject_arrow_schema(dataset))
 
 
-def clean_clients(source: pa.Table, run_date: str, run_id: str, future_dates: str = "reject"
-                  ) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
-    """Silver rules for clients (issue 3) on the raw string table.
+@dataclass
+class _Parsed:
+    """One source column, trimmed and parsed by its ``contract.PARSERS`` kind."""
+
+    nulls: np.ndarray  # missing after trimming
+    ok: np.ndarray  # parsed (the ``parses`` check)
+    values: Any  # int64 NumPy array (ids, cents, integers, day numbers) or Arrow strings
+
+
+def _parse(column: str, kind: str, raw: pa.ChunkedArray) -> _Parsed:
+    text = _trim(raw)
+    nulls = _bool(pc.is_null(text))
+    if kind == "id":
+        ok, values = parse_id(text)
+    elif kind == "money":
+        ok, values, _ = parse_decimal_cents(text)
+    elif kind == "recomputed":
+        ok, values, exact = parse_decimal_cents(text)
+        ok &= exact  # only a value equal to its cents can equal the recomputed one
+    elif kind == "integer":
+        ok, values = parse_integer(text)
+    elif kind == "date":
+        ok, values = parse_date(text)
+    elif kind == "email":
+        values = pc.utf8_lower(text)
+        ok = _bool(pc.match_substring_regex(values, C.EMAIL_PATTERN))
+    elif kind == "name":
+        values, ok = pc.replace_substring_regex(text, _WHITESPACE_RUN, " "), ~nulls
+    elif kind == "vocabulary":
+        values, unknown = _canonical(text, C.VOCABULARIES[column])
+        ok = ~unknown
+    else:
+        raise ValueError(f"{column}: unknown parser {kind!r}")
+    return _Parsed(nulls, ok, values)
+
+
+def _too_large(factors: list[np.ndarray]) -> np.ndarray:
+    """cents x quantity does not fit decimal(18, 2) (checked without overflowing int64)."""
+    cents, quantity = factors
+    return (quantity >= 1) & (np.abs(cents) > _MAX_CENTS // np.maximum(quantity, 1))
+
+
+def _unique_keys(values: Any) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values
+    return pc.dictionary_encode(pc.fill_null(values, "")).combine_chunks().indices.to_numpy(zero_copy_only=False)
+
+
+def _take(values: Any, rows: np.ndarray) -> Any:
+    return values[rows] if isinstance(values, np.ndarray) else values.take(pa.array(rows))
+
+
+def clean_table(source: pa.Table, dataset: str, run_date: str, run_id: str, future_dates: str = "reject", *,
+                client_ids: np.ndarray | None = None, rules: tuple[C.SilverRule, ...] | None = None
+                ) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+    """Apply the silver rules of ``dataset`` (``contract.SILVER_RULES``, or ``rules``) to the raw string table.
 
     Args:
-        source: ``id_client, name, email, subscription_date, country`` as strings, file order;
-            optionally ``_malformed`` (boolean, see :func:`read_source`): ``malformed_row``.
+        source: the dataset's source columns as strings, file order; optionally ``_malformed``
+            (boolean, see :func:`read_source`).
+        dataset: ``clients`` or ``purchases``.
         run_date: ``YYYY-MM-DD``; dates after it are future dates.
         future_dates: ``reject`` or ``cap`` (cap sets the date to ``run_date`` and counts it).
+        client_ids: ``id_client`` values (int64) of the silver clients, for a ``known_client`` rule.
+        rules: the rule table (default ``contract.SILVER_RULES[dataset]``).
 
     Returns:
-        ``(clients, rejects, report)``: clients with the silver schema (``id_client`` int64,
-        ``name`` string with whitespace runs collapsed, ``email`` lower-cased,
-        ``subscription_date`` date32, ``country`` canonical or trimmed), rejects (original strings,
-        ``source_row`` int64 1-based, ``reason``, ``run_id``) and the table's quality-report entry.
+        ``(table, rejects, report)``: the silver table (``contract.SILVER_SCHEMAS``; clients sorted
+        by id_client, purchases by year_month then id_purchase), the rejects (original strings,
+        ``source_row`` int64 1-based, ``reason``, ``run_id``) and the table's quality-report entry
+        (``input_rows, output_rows, rejected_rows, rejects_by_reason, null_values,
+        total_recalculated, future_dates, unknown_values``).
+
+    Raises:
+        ValueError: unknown ``future_dates`` policy, a rule table :func:`contract.check_rules`
+            refuses, or a ``known_client`` rule without ``client_ids``.
     """
+    rules = C.SILVER_RULES[dataset] if rules is None else rules
+    C.check_rules(dataset, rules)
     if future_dates not in C.FUTURE_DATE_POLICIES:
         raise ValueError(f"future_dates must be one of {C.FUTURE_DATE_POLICIES}, got {future_dates!r}")
     n = source.num_rows
-    trimmed = {name: _trim(source.column(name)) for name in C.SOURCE_COLUMNS["clients"]}
-    rules = _Rules("clients", n)
-    rules.fail(C.MALFORMED_ROW, _malformed(source))
-    missing = np.zeros(n, dtype=bool)
-    for name in C.REQUIRED_COLUMNS["clients"]:
-        missing |= _bool(pc.is_null(trimmed[name]))
-    rules.fail(C.MISSING_VALUE, missing)
-    id_ok, ids = parse_id(trimmed["id_client"])
-    rules.fail(C.INVALID_ID, ~id_ok)
-    date_ok, days = parse_date(trimmed["subscription_date"])
-    rules.fail(C.INVALID_DATE, ~date_ok)
+    parsers = C.PARSERS[dataset]
+    # Columns are independent and Arrow/NumPy kernels release the GIL: parse them on all cores.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        parsed = dict(zip(parsers, pool.map(lambda c: _parse(c, parsers[c], source.column(c)), parsers)))
+    recomputed = {c: C.RECOMPUTED[c] for c in parsers if c in C.RECOMPUTED}
+    state = _Rules(tuple(rule.reason for rule in rules), n)
     run_day = int(np.datetime64(run_date, "D").astype(np.int64))
-    future = rules.valid & (days > run_day)
-    future_count = int(future.sum())
-    if future_dates == "reject":
-        rules.fail(C.FUTURE_DATE, future)
-    else:
-        days = np.where(future, run_day, days)
-    email = pc.utf8_lower(trimmed["email"])
-    rules.fail(C.INVALID_EMAIL, ~_bool(pc.match_substring_regex(email, C.EMAIL_PATTERN)))
-    rules.fail(C.DUPLICATE_ID, _first_occurrence(ids, rules.valid))
-    email_keys = pc.dictionary_encode(pc.fill_null(email, "")).combine_chunks().indices
-    rules.fail(C.DUPLICATE_EMAIL, _first_occurrence(email_keys.to_numpy(zero_copy_only=False), rules.valid))
+    future_count = 0
+    for index, rule in enumerate(rules):
+        columns = [parsed[c] for c in rule.columns]
+        if rule.check == "well_formed":
+            failed = _malformed(source)
+        elif rule.check == "present":
+            failed = np.logical_or.reduce([p.nulls for p in columns])
+        elif rule.check == "parses":
+            failed = ~np.logical_and.reduce([p.ok for p in columns])
+        elif rule.check == "amount":
+            failed = np.zeros(n, dtype=bool)
+            for column in rule.columns:
+                if column in C.MINIMUMS:
+                    failed |= parsed[column].values < C.MINIMUMS[column]
+            for factors in recomputed.values():
+                if set(factors) <= set(rule.columns):
+                    failed |= _too_large([parsed[f].values for f in factors])
+        elif rule.check == "not_future":
+            date = parsed[rule.columns[0]]
+            future = state.valid & (date.values > run_day)
+            future_count = int(future.sum())
+            if future_dates == "cap":
+                date.values = np.where(future, run_day, date.values)
+                continue
+            failed = future
+        elif rule.check == "unique":
+            failed = _first_occurrence(_unique_keys(parsed[rule.columns[0]].values), state.valid)
+        elif rule.check == "known_client":
+            if client_ids is None:
+                raise ValueError(f"the {dataset} rules need the silver clients' ids (client_ids)")
+            failed = state.valid & ~np.isin(parsed["id_client"].values, client_ids)
+        state.fail(index, failed)
 
-    keep = np.flatnonzero(rules.valid)
-    keep = keep[np.argsort(ids[keep], kind="stable")]  # written sorted by id_client
-    take = pa.array(keep)
-    name = pc.replace_substring_regex(trimmed["name"].take(take), _WHITESPACE_RUN, " ")
-    country, unknown = _canonical(trimmed["country"].take(take), C.COUNTRIES)
-    clients = pa.Table.from_arrays(
-        [pa.array(ids[keep], type=pa.int64()), name, email.take(take), _date32(days[keep]), country],
-        schema=silver_arrow_schema("clients"),
-    )
-    rejects = _rejects_table(source, "clients", rules, run_id)
+    keep = np.flatnonzero(state.valid)
+    first_id = next(c for c, kind in parsers.items() if kind == "id")
+    sort_keys = [parsed[first_id].values[keep]]
+    months = {column: parsed[date].values[keep] for column, date in C.MONTH_OF.items() if date in parsers}
+    sort_keys += [days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) for days in months.values()]
+    keep = keep[np.lexsort(sort_keys)]  # purchases by (year_month, id_purchase): fact_table rarely sorts then
+    outputs: dict[str, pa.Array | pa.ChunkedArray] = {}
+    totals: dict[str, np.ndarray] = {}
+    for column, kind in parsers.items():
+        if kind == "recomputed":
+            left, right = (parsed[f].values[keep] for f in recomputed[column])
+            totals[column] = left * right
+            outputs[column] = cents_to_decimal(totals[column])
+        elif kind == "money":
+            outputs[column] = cents_to_decimal(parsed[column].values[keep])
+        elif kind == "date":
+            outputs[column] = _date32(parsed[column].values[keep])
+        elif kind in ("id", "integer"):
+            outputs[column] = pa.array(parsed[column].values[keep])
+        else:
+            outputs[column] = _take(parsed[column].values, keep)
+    for column, date in C.MONTH_OF.items():
+        if date in parsers:
+            outputs[column] = _year_month(parsed[date].values[keep])
+    schema = silver_arrow_schema(dataset)
+    table = pa.Table.from_arrays([outputs[name].cast(field.type) for name, field in zip(schema.names, schema)],
+                                 schema=schema)
+    recalculated = sum(int((~parsed[c].ok[keep] | (parsed[c].values[keep] != totals[c])).sum()) for c in totals)
     report = {
         "input_rows": n,
         "output_rows": len(keep),
         "rejected_rows": n - len(keep),
-        "rejects_by_reason": rules.counts(),
-        "null_values": _null_counts(trimmed),
-        "total_recalculated": 0,
+        "rejects_by_reason": state.counts(),
+        "null_values": {name: int(parsed[name].nulls.sum()) for name in C.SOURCE_COLUMNS[dataset]},
+        "total_recalculated": recalculated,
         "future_dates": future_count,
-        "unknown_values": {"country": int(unknown.sum())},
+        "unknown_values": {c: int((~parsed[c].ok[keep]).sum()) for c, kind in parsers.items() if kind == "vocabulary"},
     }
-    return clients, rejects, report
+    return table, _rejects_table(source, dataset, state, run_id), report
+
+
+def clean_clients(source: pa.Table, run_date: str, run_id: str, future_dates: str = "reject"
+                  ) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+    """:func:`clean_table` for ``clients``: ``id_client`` int64, ``name`` string, ``email``
+    lower-cased, ``subscription_date`` date32, ``country`` canonical or trimmed."""
+    return clean_table(source, "clients", run_date, run_id, future_dates)
 
 
 def clean_purchases(source: pa.Table, client_ids: np.ndarray, run_date: str, run_id: str,
                     future_dates: str = "reject") -> tuple[pa.Table, pa.Table, dict[str, Any]]:
-    """Silver rules for purchases (issue 3) on the raw string table.
-
-    Args:
-        source: ``id_purchase, id_client, product, price, quantity, purchase_date, total`` as
-            strings, file order; optionally ``_malformed`` (boolean, see :func:`read_source`).
-            Rule 4 (``invalid_amount``) also rejects a ``price x quantity``
-            too large for decimal(18, 2), as the Spark job does.
-        client_ids: ``id_client`` values of silver clients (int64); others are orphans.
-        run_date / future_dates: as in :func:`clean_clients`.
-
-    Returns:
-        ``(purchases, rejects, report)``. Purchases have the silver schema: ids int64, ``product``
-        canonical or trimmed, ``price`` decimal(18,2) rounded half-up to cents, ``quantity`` int32,
-        ``purchase_date`` date32, ``total`` decimal(18,2) = price x quantity, ``year_month``
-        ``YYYY-MM``. ``total_recalculated`` counts kept rows whose source total was missing, not a
-        number, or not exactly equal to the recomputed total.
-    """
-    if future_dates not in C.FUTURE_DATE_POLICIES:
-        raise ValueError(f"future_dates must be one of {C.FUTURE_DATE_POLICIES}, got {future_dates!r}")
-    n = source.num_rows
-    rules = _Rules("purchases", n)
-    rules.fail(C.MALFORMED_ROW, _malformed(source))
-    parsers: dict[str, Callable[[pa.ChunkedArray], Any]] = {
-        "id_purchase": parse_id, "id_client": parse_id, "price": parse_decimal_cents,
-        "quantity": parse_integer, "purchase_date": parse_date,
-        "product": lambda column: column, "total": lambda column: column,
-    }
-
-    def trim_and_parse(name: str) -> tuple[int, np.ndarray, Any]:
-        # One column at a time (a trimmed copy of every column at once would double the memory of
-        # the raw table): (null count, null mask, parsed value or trimmed text).
-        column = _trim(source.column(name))
-        return column.null_count, _bool(pc.is_null(column)), parsers[name](column)
-
-    # Columns are independent and Arrow/NumPy kernels release the GIL: parse them on all cores.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        parsed = dict(zip(parsers, pool.map(trim_and_parse, parsers)))
-    nulls = {name: parsed[name][0] for name in parsers}
-    missing = np.zeros(n, dtype=bool)
-    for name in C.REQUIRED_COLUMNS["purchases"]:
-        missing |= parsed[name][1]
-    purchase_ok, purchase_ids = parsed["id_purchase"][2]
-    client_ok, client_col = parsed["id_client"][2]
-    price_ok, price, _ = parsed["price"][2]
-    quantity_ok, quantity = parsed["quantity"][2]
-    date_ok, days = parsed["purchase_date"][2]
-    product_text, total_text = parsed["product"][2], parsed["total"][2]
-    del parsed
-    rules.fail(C.MISSING_VALUE, missing)
-    rules.fail(C.INVALID_ID, ~(purchase_ok & client_ok))
-    rules.fail(C.INVALID_NUMBER, ~(price_ok & quantity_ok))
-    # price x quantity must fit decimal(18, 2) too (checked without overflowing int64).
-    too_large = (quantity >= 1) & (np.abs(price) > _MAX_CENTS // np.maximum(quantity, 1))
-    rules.fail(C.INVALID_AMOUNT, (price < 0) | (quantity < 1) | too_large)
-    rules.fail(C.INVALID_DATE, ~date_ok)
-    run_day = int(np.datetime64(run_date, "D").astype(np.int64))
-    future = rules.valid & (days > run_day)
-    future_count = int(future.sum())
-    if future_dates == "reject":
-        rules.fail(C.FUTURE_DATE, future)
-    else:
-        days = np.where(future, run_day, days)
-    rules.fail(C.DUPLICATE_ID, _first_occurrence(purchase_ids, rules.valid))
-    rules.fail(C.ORPHAN_CLIENT, rules.valid & ~np.isin(client_col, client_ids))
-
-    keep = np.flatnonzero(rules.valid)
-    # written sorted by (year_month, id_purchase): fact_table then rarely needs to sort (see there)
-    month = days[keep].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    keep = keep[np.lexsort((purchase_ids[keep], month))]
-    take = pa.array(keep)
-    price_k = price[keep]
-    total_k = price_k * quantity[keep]
-    total_ok, source_total, total_exact = parse_decimal_cents(total_text.take(take))
-    recalculated = ~total_ok | ~total_exact | (source_total != total_k)
-    product, unknown = _canonical(product_text.take(take), C.PRODUCTS)
-    day_k = days[keep]
-    purchases = pa.Table.from_arrays(
-        [pa.array(purchase_ids[keep], type=pa.int64()), pa.array(client_col[keep], type=pa.int64()),
-         product, cents_to_decimal(price_k), pa.array(quantity[keep], type=pa.int32()),
-         _date32(day_k), cents_to_decimal(total_k), _year_month(day_k)],
-        schema=silver_arrow_schema("purchases"),
-    )
-    rejects = _rejects_table(source, "purchases", rules, run_id)
-    report = {
-        "input_rows": n,
-        "output_rows": len(keep),
-        "rejected_rows": n - len(keep),
-        "rejects_by_reason": rules.counts(),
-        "null_values": {name: nulls[name] for name in C.SOURCE_COLUMNS["purchases"]},
-        "total_recalculated": int(recalculated.sum()),
-        "future_dates": future_count,
-        "unknown_values": {"product": int(unknown.sum())},
-    }
-    return purchases, rejects, report
+    """:func:`clean_table` for ``purchases`` against the silver ``client_ids``: ids int64,
+    ``product`` canonical or trimmed, ``price`` decimal(18,2), ``quantity`` int32,
+    ``purchase_date`` date32, ``total`` decimal(18,2) = price x quantity, ``year_month`` ``YYYY-MM``."""
+    return clean_table(source, "purchases", run_date, run_id, future_dates, client_ids=client_ids)
 
 
 def _year_month(days: np.ndarray) -> pa.Array:
@@ -869,7 +874,7 @@ def fact_table(fact: Fact) -> pa.Table:
         "purchase_quarter": _int32(cal["quarter"]),
         "purchase_week": _int32(cal["iso_week"]),
         "purchase_day_of_week": _int32(weekday),
-        "purchase_day_name": pa.array(DAY_NAMES, pa.string()).take(pa.array(weekday - 1)),
+        "purchase_day_name": pa.array(C.DAY_NAMES, pa.string()).take(pa.array(weekday - 1)),
         "year_month": _labels(col("year_month_code"), _year_month_label),
         "year_week": _labels(col("year_week_code"), _year_week_label),
         "customer_tenure_days": _int32(day - subscription),
@@ -877,8 +882,9 @@ def fact_table(fact: Fact) -> pa.Table:
 
 
 def _scores(rank_le: np.ndarray, n: int) -> np.ndarray:
-    """``ceil(5 * k / n)`` on integers, ``k`` = rows whose goodness is <= this row's (cume_dist)."""
-    return (5 * np.asarray(rank_le, dtype=np.int64) + n - 1) // n
+    """``ceil(S * k / n)`` on integers (S: ``RFM_SCORE_MAX``), ``k`` = rows whose goodness is <= this
+    row's (cume_dist)."""
+    return (C.RFM_SCORE_MAX * np.asarray(rank_le, dtype=np.int64) + n - 1) // n
 
 
 def client_kpis(fact: Fact, as_of_day: int) -> pd.DataFrame:
@@ -904,7 +910,7 @@ def client_kpis(fact: Fact, as_of_day: int) -> pd.DataFrame:
     kpis["purchase_frequency_per_month"] = ratio_2dp(30 * count, np.maximum(lifetime, 30))
     recency = as_of_day - kpis["last_purchase_date"].to_numpy(np.int64)
     kpis["days_since_last_purchase"] = recency
-    kpis["is_active"] = recency <= ACTIVE_DAYS
+    kpis["is_active"] = recency <= C.ACTIVE_DAYS
     n = len(spent)
     if n:
         ordered = np.sort(spent)
@@ -919,8 +925,8 @@ def client_kpis(fact: Fact, as_of_day: int) -> pd.DataFrame:
     fm = (f + m + 1) // 2
     kpis["r_score"], kpis["f_score"], kpis["m_score"] = r, f, m
     kpis["rfm_segment"] = np.select(
-        [(r >= 4) & (fm >= 4), (r >= 3) & (fm >= 3), r >= 4, (r <= 2) & (fm >= 3), r <= 2],
-        list(RFM_SEGMENTS[:5]), default=RFM_SEGMENTS[5])
+        [(r >= rule.r_min) & (r <= rule.r_max) & (fm >= rule.fm_min) for rule in C.RFM_SEGMENT_RULES],
+        [rule.segment for rule in C.RFM_SEGMENT_RULES], default=None)
     return kpis
 
 
@@ -991,17 +997,22 @@ def _sums(frame: pd.DataFrame, key: str, clients: int) -> pd.DataFrame:
     return sums.reset_index()
 
 
-def _share(revenue: np.ndarray, total: int) -> np.ndarray:
-    """Percent shares of ``revenue`` (cents, rows in key order) in ``total``, largest-remainder rounded.
+def _share(revenue: np.ndarray, total: int, rounding: str = C.MARKET_SHARE_ROUNDING) -> np.ndarray:
+    """Percent shares of ``revenue`` (cents, rows in key order) in ``total``, rounded to 0.01 by ``rounding``.
 
-    As the Spark job and the glossary: each share is its exact value rounded down to 0.01, then the
-    rows with the largest remainders (ties by key, i.e. row order) get 0.01 more until the shares add
-    up to exactly 100.00. All in integers: the exact share in 0.01 % is ``10000 * revenue / total``.
-    NaN (null) for every row when ``total`` is 0.
+    ``largest_remainder`` (``contract.ROUNDING_POLICIES``): each share is its exact value rounded
+    down to 0.01, then the rows with the largest remainders (ties by key, i.e. row order) get 0.01
+    more until the shares add up to exactly 100.00; ``half_up``: each share on its own. All in
+    integers: the exact share in 0.01 % is ``10000 * revenue / total``. NaN (null) for every row
+    when ``total`` is 0.
     """
     revenue = np.asarray(revenue, dtype=np.int64)
     if total == 0:
         return np.full(len(revenue), np.nan)
+    if rounding == "half_up":
+        return div_half_up(revenue * 10000, total) / 100.0
+    if rounding != "largest_remainder":
+        raise ValueError(f"unknown rounding {rounding!r}; one of {', '.join(C.ROUNDING_POLICIES)}")
     floor, remainder = np.divmod(revenue * 10000, total)
     missing = 10000 - int(floor.sum())
     by_remainder = np.lexsort((np.arange(len(revenue)), -remainder))
@@ -1260,7 +1271,7 @@ def gold_summary(fact: Fact, kpis: pd.DataFrame, tables: dict[str, pa.Table], ro
         "counts": {"clients": len(kpis), "products": products.num_rows, "countries": countries.num_rows,
                    "active_clients": int(kpis["is_active"].sum()),
                    "high_value_clients": int(kpis["is_high_value"].sum())},
-        "rfm_segments": {segment: int(segments.get(segment, 0)) for segment in RFM_SEGMENTS},
+        "rfm_segments": {segment: int(segments.get(segment, 0)) for segment in C.RFM_SEGMENTS},
         "temporal_records": {name: row_counts[name] for name in ("daily_sales", "weekly_sales", "monthly_sales")},
         "top_product": {"product": top_product, "total_revenue": _money(product_cents)},
         "top_country": {"country": top_country, "total_revenue": _money(country_cents)},

@@ -18,13 +18,11 @@ Suites:
 * bronze ``clients`` / ``purchases`` (the latest bronze version of the run date, read as strings):
   contract columns present (extra columns allowed), at least one row, row count equal to the
   manifest's ``data_rows``.
-* silver ``clients``: ``id_client`` not null and unique, ``email`` not null and matching
-  :data:`medallion.contract.EMAIL_PATTERN`, ``subscription_date`` <= run date, ``country`` in
-  :data:`medallion.contract.COUNTRIES` (warning).
-* silver ``purchases``: ``id_purchase`` not null and unique, ``id_client`` not null and present
-  in silver clients, ``purchase_date`` <= run date, ``price`` >= 0, ``quantity`` >= 1,
-  ``total`` = round-half-up(``price`` x ``quantity``, 2), ``product`` in
-  :data:`medallion.contract.PRODUCTS` (warning).
+* silver ``clients`` / ``purchases``: built from the table's rules in
+  :data:`medallion.contract.SILVER_RULES` (see :func:`_silver_expectations`): required columns not
+  null, e-mails matching the pattern, dates <= run date, ``price`` >= 0 and ``quantity`` >= 1,
+  ids (and e-mails) unique, every purchase's client in silver clients, ``total`` =
+  round-half-up(``price`` x ``quantity``, 2); ``country`` / ``product`` in their vocabulary (warning).
 * silver ``quality_report`` (one row per table from ``quality_report.json`` plus recounts):
   ``output_rows + rejected_rows = input_rows``; ``output_rows`` equals the rows of the silver
   table and ``rejected_rows`` the rows of its rejects table; the report's ``malformed_row`` count
@@ -49,7 +47,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from medallion.contract import COUNTRIES, DATASETS, EMAIL_PATTERN, PRODUCTS, SILVER_SCHEMAS, SOURCE_COLUMNS
+from medallion.contract import (
+    DATASETS,
+    EMAIL_PATTERN,
+    MINIMUMS,
+    PARSERS,
+    RECOMPUTED,
+    SILVER_RULES,
+    SILVER_SCHEMAS,
+    SOURCE_COLUMNS,
+    VOCABULARIES,
+)
 
 LAYER_NAMES: tuple[str, ...] = ("bronze", "silver", "gold")
 
@@ -123,6 +131,56 @@ _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 # --- Suites ---------------------------------------------------------------------------------------
 
 
+def _silver_expectations(dataset: str) -> list[Any]:
+    """A silver table's expectations, one or more per rule of ``contract.SILVER_RULES[dataset]``.
+
+    What a rule guarantees about the rows it keeps: ``present`` columns are not null, ``parses``
+    e-mails match ``EMAIL_PATTERN`` (and a vocabulary column named by a ``parses`` rule is in its
+    vocabulary), the ``not_future`` date is at most the run date, ``amount`` columns are at least
+    their ``MINIMUMS``, ``unique`` columns are unique, ``known_client`` ids are in silver clients;
+    every ``recomputed`` column equals its derived ``expected_<column>``. A vocabulary column no rule
+    checks gets a *warning* expectation (unknown values are kept and counted).
+    """
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    parsers = PARSERS[dataset]
+    exps: list[Any] = [gxe.ExpectTableColumnsToMatchSet(column_set=[c for c, _ in SILVER_SCHEMAS[dataset]],
+                                                         exact_match=False)]
+    strict: set[str] = set()
+    for rule in SILVER_RULES[dataset]:
+        for column in rule.columns:
+            if rule.check == "present":
+                exps.append(gxe.ExpectColumnValuesToNotBeNull(column=column))
+            elif rule.check == "parses" and parsers[column] == "email":
+                exps.append(gxe.ExpectColumnValuesToMatchRegex(column=column, regex=EMAIL_PATTERN))
+            elif rule.check == "parses" and parsers[column] == "vocabulary":
+                strict.add(column)
+                exps.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(VOCABULARIES[column])))
+            elif rule.check == "not_future":
+                exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, max_value={"$PARAMETER": "run_date"}))
+            elif rule.check == "amount" and column in MINIMUMS:
+                exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=MINIMUMS[column]))
+            elif rule.check == "unique":
+                exps.append(gxe.ExpectColumnValuesToBeUnique(column=column))
+            elif rule.check == "known_client":
+                exps.append(gxe.ExpectColumnValuesToBeInSet(
+                    column="client_in_silver_clients", value_set=[True],
+                    description="Every purchase's id_client exists in silver clients "
+                                "(derived column: left join of purchases to silver clients)."))
+    for column, factors in RECOMPUTED.items():
+        if column in parsers:
+            exps.append(gxe.ExpectColumnPairValuesToBeEqual(
+                column_A=column, column_B=f"expected_{column}",
+                description=f"{column} = {' x '.join(factors)} rounded half-up to cents "
+                            f"(derived column expected_{column})."))
+    for column, kind in parsers.items():
+        if kind == "vocabulary" and column not in strict:
+            exps.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(VOCABULARIES[column]),
+                                                        severity=FailureSeverity.WARNING))
+    return exps
+
+
 def _expectations(suite: str) -> list[Any]:
     """The expectations of ``suite`` (GX expectation objects; parameters as ``$PARAMETER`` refs)."""
     import great_expectations.expectations as gxe
@@ -137,40 +195,8 @@ def _expectations(suite: str) -> list[Any]:
             gxe.ExpectTableRowCountToBeBetween(min_value=1),
             gxe.ExpectTableRowCountToEqual(value={"$PARAMETER": "manifest_data_rows"}),
         ]
-    elif suite == "silver_clients":
-        exps += [
-            gxe.ExpectTableColumnsToMatchSet(column_set=[c for c, _ in SILVER_SCHEMAS["clients"]], exact_match=False),
-            gxe.ExpectColumnValuesToNotBeNull(column="id_client"),
-            gxe.ExpectColumnValuesToBeUnique(column="id_client"),
-            gxe.ExpectColumnValuesToNotBeNull(column="email"),
-            gxe.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_PATTERN),
-            gxe.ExpectColumnValuesToNotBeNull(column="subscription_date"),
-            gxe.ExpectColumnValuesToBeBetween(column="subscription_date",
-                                              max_value={"$PARAMETER": "run_date"}),
-            gxe.ExpectColumnValuesToBeInSet(column="country", value_set=list(COUNTRIES), severity=warning),
-        ]
-    elif suite == "silver_purchases":
-        exps += [
-            gxe.ExpectTableColumnsToMatchSet(column_set=[c for c, _ in SILVER_SCHEMAS["purchases"]], exact_match=False),
-            gxe.ExpectColumnValuesToNotBeNull(column="id_purchase"),
-            gxe.ExpectColumnValuesToBeUnique(column="id_purchase"),
-            gxe.ExpectColumnValuesToNotBeNull(column="id_client"),
-            gxe.ExpectColumnValuesToBeInSet(
-                column="client_in_silver_clients", value_set=[True],
-                description="Every purchase's id_client exists in silver clients "
-                            "(derived column: left join of purchases to silver clients).",
-            ),
-            gxe.ExpectColumnValuesToNotBeNull(column="purchase_date"),
-            gxe.ExpectColumnValuesToBeBetween(column="purchase_date", max_value={"$PARAMETER": "run_date"}),
-            gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0),
-            gxe.ExpectColumnValuesToBeBetween(column="quantity", min_value=1),
-            gxe.ExpectColumnPairValuesToBeEqual(
-                column_A="total", column_B="expected_total",
-                description="total = price x quantity rounded half-up to cents "
-                            "(derived column expected_total).",
-            ),
-            gxe.ExpectColumnValuesToBeInSet(column="product", value_set=list(PRODUCTS), severity=warning),
-        ]
+    elif suite in ("silver_clients", "silver_purchases"):
+        exps += _silver_expectations(table)
     elif suite == "silver_quality_report":
         exps += [
             gxe.ExpectColumnDistinctValuesToEqualSet(column="table", value_set=list(DATASETS)),

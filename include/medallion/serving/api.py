@@ -47,7 +47,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from medallion.config import Settings
-from medallion.metrics import PRIMARY_KEYS, RFM_SEGMENTS, table_metrics
+from medallion.contract import RFM_SEGMENTS
+from medallion.metrics import PRIMARY_KEYS, table_metrics
 from medallion.publish import PUBLISH_LOG_COLLECTION, REPORTS_COLLECTION, newest_published
 
 MAX_PAGE_SIZE = 500

@@ -31,10 +31,19 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType, StructType
 
-from medallion import lake
+from medallion import contract, lake
 from medallion.config import Settings
-from medallion.contract import GOLD_TABLES, MONEY_PRECISION, MONEY_SCALE, SILVER_SCHEMAS
-from medallion.metrics import RFM_SEGMENTS
+from medallion.contract import (
+    ACTIVE_DAYS,
+    DAY_NAMES,
+    GOLD_TABLES,
+    MONEY_PRECISION,
+    MONEY_SCALE,
+    RFM_SCORE_MAX,
+    RFM_SEGMENT_RULES,
+    RFM_SEGMENTS,
+    SILVER_SCHEMAS,
+)
 from medallion.spark import delta
 
 MONEY = DecimalType(MONEY_PRECISION, MONEY_SCALE)
@@ -42,14 +51,11 @@ MONEY = DecimalType(MONEY_PRECISION, MONEY_SCALE)
 _NUM = DecimalType(20, 2)
 _INT = DecimalType(20, 0)
 
-#: Recency (days since the last purchase) up to which a client is active, inclusive.
-ACTIVE_DAYS = 90
 #: Trailing window of the daily moving averages, in calendar days including the day itself.
 ROLLING_DAYS = 7
 #: Number of countries listed in product_analytics.top_countries.
 TOP_COUNTRIES = 3
 
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _PARTITION_COLUMN = "year_month"
 
 
@@ -229,7 +235,7 @@ def build_fact_sales(clients: DataFrame, purchases: DataFrame) -> DataFrame:
     client_columns = clients.select("id_client", "name", "email", "country", "subscription_date")
     joined = purchases.drop(_PARTITION_COLUMN).join(client_columns, "id_client", "inner")
     day = F.col("purchase_date")
-    day_names = F.array(*[F.lit(name) for name in _DAY_NAMES])
+    day_names = F.array(*[F.lit(name) for name in DAY_NAMES])
     return joined.select(
         "id_purchase", "id_client", "product", "price", "quantity", "total", "purchase_date",
         "name", "email", "country", "subscription_date",
@@ -246,9 +252,9 @@ def build_fact_sales(clients: DataFrame, purchases: DataFrame) -> DataFrame:
 
 
 def _score_ranks(*, descending: bool = False) -> Callable[[Column], list[Column]]:
-    """The ranks :func:`_score` reads: ``floor(k n / 5)`` for k = 1..4 in the score's order."""
+    """The ranks :func:`_score` reads: ``floor(k n / S)`` for k = 1..S-1 in the score's order (S: ``RFM_SCORE_MAX``)."""
     def ranks(total: Column) -> list[Column]:
-        cuts = [F.floor((total * k).cast(_INT) / 5) for k in range(1, 5)]
+        cuts = [F.floor((total * k).cast(_INT) / RFM_SCORE_MAX) for k in range(1, RFM_SCORE_MAX)]
         return [total - 1 - cut for cut in cuts] if descending else cuts
     return ranks
 
@@ -267,27 +273,22 @@ def _score(column: str, total: int, at: Callable[[int], Any], *, descending: boo
     """
     if total == 0:
         return F.lit(1)
-    cuts = [k * total // 5 for k in range(1, 5)]
+    cuts = [k * total // RFM_SCORE_MAX for k in range(1, RFM_SCORE_MAX)]
     passed = [F.col(column) <= F.lit(at(total - 1 - cut)) if descending else F.col(column) >= F.lit(at(cut))
               for cut in cuts]
     return reduce(lambda score, test: score + test.cast("int"), passed, F.lit(1))
 
 
 def rfm_segment(r_score: Column, f_score: Column, m_score: Column) -> Column:
-    """RFM segment name (string) from the three integer scores (1-5).
-
-    With ``FM = round_half_up((f_score + m_score) / 2)``, the first rule that matches:
-    Champions (R >= 4 and FM >= 4), Loyal Customers (R >= 3 and FM >= 3), Promising (R >= 4),
-    At Risk (R <= 2 and FM >= 3), Hibernating (R <= 2), else Need Attention.
-    """
+    """RFM segment name (string) from the three integer scores: the first of
+    ``contract.RFM_SEGMENT_RULES`` that matches, with ``FM = round_half_up((f_score + m_score) / 2)``."""
     r = r_score
     fm = F.floor((f_score + m_score + 1) / 2)  # round_half_up of a non-negative half-integer
-    return (F.when((r >= 4) & (fm >= 4), RFM_SEGMENTS[0])
-            .when((r >= 3) & (fm >= 3), RFM_SEGMENTS[1])
-            .when(r >= 4, RFM_SEGMENTS[2])
-            .when((r <= 2) & (fm >= 3), RFM_SEGMENTS[3])
-            .when(r <= 2, RFM_SEGMENTS[4])
-            .otherwise(RFM_SEGMENTS[5]))
+    segment = None
+    for rule in RFM_SEGMENT_RULES:
+        matches = r.between(rule.r_min, rule.r_max) & (fm >= rule.fm_min)
+        segment = F.when(matches, rule.segment) if segment is None else segment.when(matches, rule.segment)
+    return segment
 
 
 def client_kpis(fact: DataFrame, clients: DataFrame, as_of: date | str) -> DataFrame:
@@ -426,26 +427,32 @@ def _rollup(cube: DataFrame, keys: Sequence[Column], aggregates: Sequence[Additi
         *[merge(name).alias(name) for name, _, merge in aggregates])
 
 
-def _with_market_share(table: DataFrame, key: str) -> DataFrame:
+def _with_market_share(table: DataFrame, key: str, rounding: str = contract.MARKET_SHARE_ROUNDING) -> DataFrame:
     """``table`` (one row per ``key``, small) with ``market_share_pct`` of its ``total_revenue``.
 
-    The exact share ``100 * total_revenue / total`` is rounded to 0.01 by the largest-remainder
-    (Hamilton) method so that the shares of the table add up to exactly 100.00, as the issue's
-    reconciliation requires (independent half-up rounding of the seed's 10 product shares adds
-    up to 100.02): every share gets its exact value rounded down to 0.01, then the rows with the
-    largest remainders (ties by ``key`` ascending) get 0.01 more until the total is 100.00.
-    Each share is therefore its exact value rounded down or up to 0.01 (a double). Exact while
-    the total stays below 10^12 currency units; null when the total revenue is 0.
+    The exact share ``100 * total_revenue / total`` is rounded to 0.01 by ``rounding``
+    (``contract.ROUNDING_POLICIES``): ``largest_remainder`` (Hamilton) makes the shares of the
+    table add up to exactly 100.00, as the reconciliation requires (independent half-up rounding
+    of the seed's 10 product shares adds up to 100.02): every share gets its exact value rounded
+    down to 0.01, then the rows with the largest remainders (ties by ``key`` ascending) get 0.01
+    more until the total is 100.00; ``half_up`` rounds each share on its own. A double; exact
+    while the total stays below 10^12 currency units; null when the total revenue is 0.
     """
     whole = Window.partitionBy()
     # The exact share in units of 0.01 percent: 10000 * revenue / total (14 decimals kept).
     units = F.try_divide((F.col("total_revenue") * F.lit(10000)).cast(DecimalType(24, 2)),
                          F.sum("total_revenue").over(whole).cast(_NUM))
-    staged = table.withColumn("_units", units).withColumn("_floor", F.floor("_units"))
-    staged = staged.withColumn("_missing", F.lit(10000) - F.sum("_floor").over(whole)) \
-        .withColumn("_rank", F.row_number().over(
-            Window.orderBy((F.col("_units") - F.col("_floor")).desc(), F.col(key).asc())))
-    share_units = F.col("_floor") + F.when(F.col("_rank") <= F.col("_missing"), 1).otherwise(0)
+    staged = table.withColumn("_units", units)
+    if rounding == "half_up":
+        share_units = F.round("_units", 0)
+    elif rounding == "largest_remainder":
+        staged = staged.withColumn("_floor", F.floor("_units"))
+        staged = staged.withColumn("_missing", F.lit(10000) - F.sum("_floor").over(whole)) \
+            .withColumn("_rank", F.row_number().over(
+                Window.orderBy((F.col("_units") - F.col("_floor")).desc(), F.col(key).asc())))
+        share_units = F.col("_floor") + F.when(F.col("_rank") <= F.col("_missing"), 1).otherwise(0)
+    else:
+        raise ValueError(f"unknown rounding {rounding!r}; one of {', '.join(contract.ROUNDING_POLICIES)}")
     return staged.withColumn("market_share_pct",
                              F.round(share_units.cast(_INT) / F.lit(100), 2).cast("double")) \
         .drop("_units", "_floor", "_missing", "_rank")

@@ -1,45 +1,14 @@
 """The silver layer in Spark: bronze CSV -> typed, cleaned tables, rejects with reasons, quality report.
 
-Rules (issue 3; vocabularies, regexes, date formats and reason names come from
-:mod:`medallion.contract`). Every field is trimmed of ASCII whitespace (space, ``\\t``, ``\\n``,
-``\\r``, ``\\f``, ``\\v``) at both ends and an empty result is a missing value. A rejected row gets
-the **first** rule it fails, in this order. Rule 0 of both tables: a line that does not hold
-exactly as many fields as the header (more, fewer, or cut short by an unterminated quote; see
-:mod:`medallion.contract`) -> ``malformed_row``.
+The rules are data in :mod:`medallion.contract` and this module iterates over them:
+``SILVER_RULES`` (reason, check, columns, in precedence order: a rejected row gets the reason of
+the first rule it fails), ``PARSERS`` (how each trimmed field becomes its silver value: ids,
+money half-up to cents, dates, lower-cased e-mails, collapsed names, canonical vocabulary
+spellings), ``RECOMPUTED`` (``total = price x quantity``) and ``MINIMUMS``. Every field is first
+trimmed of ``contract.ASCII_WHITESPACE`` at both ends and an empty result is a missing value.
+Under future-date policy ``cap`` a row dated after the run date is kept with the run date.
 
-Clients (``id_client, name, email, subscription_date, country``):
-
-1. any field missing -> ``missing_value``
-2. ``id_client`` not a positive integer (digits only, 1 <= value < 2**63) -> ``invalid_id``
-3. ``subscription_date`` not in an accepted format, or not a real calendar date -> ``invalid_date``
-4. date after the run date -> ``future_date`` (policy ``cap``: kept with the run date instead)
-5. e-mail, lower-cased, not matching ``contract.EMAIL_PATTERN`` -> ``invalid_email``
-6. among rows still valid, a repeated ``id_client``: the first in source order wins -> ``duplicate_id``
-7. among rows still valid, a repeated (lower-cased) e-mail: first in source order wins -> ``duplicate_email``
-
-Kept clients: ``name`` with internal whitespace runs collapsed to one space; ``country`` matched
-case-insensitively to the vocabulary and written in its canonical spelling, an unknown country kept
-as trimmed and counted in ``unknown_values.country``.
-
-Purchases (``id_purchase, id_client, product, price, quantity, purchase_date, total``):
-
-1. a field other than ``total`` missing -> ``missing_value``
-2. ``id_purchase`` or ``id_client`` not a positive integer -> ``invalid_id``
-3. ``price`` not a decimal number (``contract.DECIMAL_PATTERN``, at most 16 integer digits after
-   rounding) or ``quantity`` not an integer (``contract.INTEGER_PATTERN``, within INT range)
-   -> ``invalid_number``
-4. ``price < 0`` or ``quantity < 1`` (price after rounding half-up to cents), or
-   ``price x quantity`` too large for ``DECIMAL(18,2)`` -> ``invalid_amount``
-5. date rules as for clients -> ``invalid_date`` / ``future_date``
-6. repeated ``id_purchase`` among valid rows: first in source order wins -> ``duplicate_id``
-7. ``id_client`` not in the silver clients -> ``orphan_client``
-
-Money is ``DECIMAL(18,2)`` in currency units: ``price`` rounds half-up to cents (Spark's decimal
-cast and ``round`` are HALF_UP); ``total = price x quantity`` with the rounded price, rounded half-up
-to cents (exact, as the price has two decimals). A kept row whose source ``total`` is missing, not
-a decimal number, or numerically different from the recomputed total (compared as decimals with 18
-fraction digits, so ``923.7`` equals ``923.70``) counts in ``total_recalculated``. ``product`` is
-canonicalised like ``country`` (``unknown_values.product``).
+Money is ``DECIMAL(18,2)`` in currency units (Spark's decimal cast and ``round`` are HALF_UP).
 
 Counts in a table's statistics (:func:`clean_clients`, :func:`clean_purchases`, and each table's
 section of ``quality_report.json``):
@@ -74,7 +43,7 @@ from pyspark.sql import types as T
 from medallion import bronze, contract, lake
 from medallion.config import Settings
 from medallion.contract import (
-    COUNTRIES,
+    ASCII_WHITESPACE,
     DATASETS,
     DATE_FORMATS,
     DECIMAL_PATTERN,
@@ -82,16 +51,18 @@ from medallion.contract import (
     FUTURE_DATE_POLICIES,
     ID_PATTERN,
     INTEGER_PATTERN,
-    PRODUCTS,
-    REJECT_REASONS,
+    MINIMUMS,
+    MONTH_OF,
+    PARSERS,
+    RECOMPUTED,
     REJECTS_TABLES,
-    REQUIRED_COLUMNS,
+    SILVER_RULES,
     SILVER_SCHEMAS,
     SOURCE_COLUMNS,
+    VOCABULARIES,
+    SilverRule,
 )
 
-#: ASCII whitespace removed at both ends of every field.
-ASCII_WHITESPACE = " \t\n\r\f\x0b"
 #: Money type, ``DECIMAL(18,2)``.
 MONEY = f"decimal({contract.MONEY_PRECISION},{contract.MONEY_SCALE})"
 #: Precision used to compare a source total with the recomputed one.
@@ -156,7 +127,7 @@ def parse_date(col: Column) -> Column:
     return parsed
 
 
-def _canonical(col: Column, vocabulary: Iterable[str]) -> Column:
+def _canonical(col: Column, vocabulary: tuple[str, ...]) -> Column:
     """Canonical spelling of ``col`` matched case-insensitively in ``vocabulary``, else null."""
     pairs = [item for word in vocabulary for item in (F.lit(word.lower()), F.lit(word))]
     return F.try_element_at(F.create_map(*pairs), F.lower(col))
@@ -215,11 +186,13 @@ def _null_flags(columns: Iterable[str]) -> list[Column]:
     return [F.col(f"_t_{c}").isNull().alias(f"_null_{c}") for c in columns]
 
 
-def _stats(flagged: DataFrame, dataset: str, extra: dict[str, Column]) -> dict[str, Any]:
+def _stats(flagged: DataFrame, dataset: str, extra: dict[str, Column], rules: tuple[SilverRule, ...]
+           ) -> dict[str, Any]:
     """Every count of a table's report section in one aggregation pass over ``flagged``."""
     kept = F.col("_reason").isNull()
+    reasons = tuple(rule.reason for rule in rules)
     aggs = [F.count(F.lit(1)).alias("input_rows"), F.count(F.when(kept, 1)).alias("output_rows")]
-    aggs += [F.count(F.when(F.col("_reason") == r, 1)).alias(f"reason__{r}") for r in REJECT_REASONS[dataset]]
+    aggs += [F.count(F.when(F.col("_reason") == r, 1)).alias(f"reason__{r}") for r in reasons]
     aggs += [F.count(F.when(F.col(f"_null_{c}"), 1)).alias(f"null__{c}") for c in SOURCE_COLUMNS[dataset]]
     aggs += [F.count(F.when(cond, 1)).alias(name) for name, cond in extra.items()]
     row = flagged.agg(*aggs).first().asDict()
@@ -228,7 +201,7 @@ def _stats(flagged: DataFrame, dataset: str, extra: dict[str, Column]) -> dict[s
         "input_rows": row["input_rows"],
         "output_rows": row["output_rows"],
         "rejected_rows": row["input_rows"] - row["output_rows"],
-        "rejects_by_reason": {r: row[f"reason__{r}"] for r in REJECT_REASONS[dataset]},
+        "rejects_by_reason": {r: row[f"reason__{r}"] for r in reasons},
         "null_values": {c: row[f"null__{c}"] for c in SOURCE_COLUMNS[dataset]},
         "total_recalculated": row.get("total_recalculated", 0),
         "future_dates": row["future_dates"],
@@ -263,172 +236,180 @@ def _typed(df: DataFrame, dataset: str) -> DataFrame:
 
 # --- Transforms --------------------------------------------------------------------------------
 
-def clean_clients(raw_df: DataFrame, run_date: str, future_dates: str = "reject", *,
-                  countries: Iterable[str] = COUNTRIES, run_id: str = "",
-                  materialise: Materialise | None = None) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
-    """Apply the client rules (module docstring) to raw string rows.
+def _parsers(dataset: str) -> dict[str, Column]:
+    """``_p_<column>``: each source column's trimmed text parsed by its ``contract.PARSERS`` kind (null: fails)."""
+    parsed: dict[str, Column] = {}
+    for column, kind in PARSERS[dataset].items():
+        text = F.col(f"_t_{column}")
+        if kind == "id":
+            value = _positive_id(text)
+        elif kind in ("money", "recomputed"):
+            value = F.when(text.rlike(DECIMAL_PATTERN), text.try_cast(MONEY if kind == "money" else _TOTAL_COMPARE))
+        elif kind == "integer":
+            value = F.when(text.rlike(INTEGER_PATTERN), text.try_cast("int"))
+        elif kind == "date":
+            value = parse_date(text)
+        elif kind == "email":
+            value = F.when(F.lower(text).rlike(EMAIL_PATTERN), F.lower(text))
+        elif kind == "name":
+            value = F.regexp_replace(text, r"\s+", " ")
+        elif kind == "vocabulary":
+            value = _canonical(text, VOCABULARIES[column])
+        else:
+            raise ValueError(f"{dataset}.{column}: unknown parser {kind!r}")
+        parsed[column] = value.alias(f"_p_{column}")
+    return parsed
+
+
+def _recomputed(column: str) -> Column:
+    """The silver value of a ``recomputed`` column: the product of its factors, half-up to cents."""
+    left, right = (F.col(f"_p_{factor}") for factor in RECOMPUTED[column])
+    # decimal(18,2) x int -> decimal(29,2): exact; the cast back to money is null on overflow.
+    return F.round(left * right, 2).try_cast(MONEY)
+
+
+def _condition(rule: SilverRule, dataset: str) -> Column:
+    """True where a row fails a row-by-row ``rule`` (never null: a check that cannot be judged fails)."""
+    if rule.check == "well_formed":
+        failed = F.col("_bad_line")
+    elif rule.check == "present":
+        failed = reduce(lambda a, b: a | b, [F.col(f"_t_{c}").isNull() for c in rule.columns])
+    elif rule.check == "parses":
+        failed = reduce(lambda a, b: a | b, [F.col(f"_p_{c}").isNull() for c in rule.columns])
+    elif rule.check == "amount":
+        below = [F.col(f"_p_{c}") < F.lit(MINIMUMS[c]) for c in rule.columns if c in MINIMUMS]
+        too_large = [F.col(f"_out_{c}").isNull() for c, factors in RECOMPUTED.items()
+                     if c in PARSERS[dataset] and set(factors) <= set(rule.columns)]
+        failed = reduce(lambda a, b: a | b, below + too_large)
+    elif rule.check == "known_client":
+        failed = F.col("_known_client").isNull()
+    else:
+        raise ValueError(f"{dataset} rule {rule.reason}: {rule.check} is not a row-by-row check")
+    return F.coalesce(failed, F.lit(True))
+
+
+def clean_table(raw_df: DataFrame, dataset: str, run_date: str, future_dates: str = "reject", *,
+                clients_df: DataFrame | None = None, rules: tuple[SilverRule, ...] | None = None,
+                run_id: str = "", materialise: Materialise | None = None
+                ) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
+    """Apply the silver rules of ``dataset`` (``contract.SILVER_RULES``, or ``rules``) to raw string rows.
+
+    The row-by-row rules (and ``known_client``: the silver client ids are broadcast into that
+    pass) give each row the reason of the first rule it fails in one pass, which is materialised;
+    the ``unique`` rules then only change the reason through small broadcast joins
+    (:func:`_mark_first`), and rules after them are applied in order on the materialised flags.
 
     Args:
-        raw_df: ``id_client, name, email, subscription_date, country`` (strings, as read) and
-            ``source_row`` (bigint, 1-based, unique; "source order" is its order); optionally
-            ``_malformed`` (boolean, as :func:`read_bronze` gives it). Other columns are ignored.
+        raw_df: the dataset's source columns as strings and ``source_row`` (bigint, 1-based,
+            unique; "source order" is its order); optionally ``_malformed`` (boolean, as
+            :func:`read_bronze` gives it). Other columns are ignored.
+        dataset: ``clients`` or ``purchases``.
         run_date: ``YYYY-MM-DD``; dates after it are future dates.
         future_dates: ``reject`` or ``cap``.
-        countries: Canonical country vocabulary (default ``contract.COUNTRIES``).
+        clients_df: the silver clients (at least ``id_client`` bigint, unique), for a
+            ``known_client`` rule.
+        rules: the rule table (default ``contract.SILVER_RULES[dataset]``).
         run_id: Written in the rejects' ``run_id`` column.
         materialise: Keeps the per-row rule frame once computed and returns a frame that reads
             the result (default: persisted on the executors' disks).
 
     Returns:
-        ``(clean_df, rejects_df, stats)``: ``clean_df`` has ``SILVER_SCHEMAS["clients"]``
-        (``id_client`` bigint, ``name`` string, ``email`` string lower-case,
-        ``subscription_date`` date, ``country`` string), unordered; ``rejects_df`` has the five
-        original string columns, ``source_row`` bigint, ``reason`` string, ``run_id`` string;
-        ``stats`` is the table's quality-report section (module docstring). Both DataFrames derive
-        from one materialised frame, so the per-row rules run once.
+        ``(clean_df, rejects_df, stats)``: ``clean_df`` has ``SILVER_SCHEMAS[dataset]``, unordered;
+        ``rejects_df`` the original string columns, ``source_row`` bigint, ``reason`` string,
+        ``run_id`` string; ``stats`` the table's quality-report section (module docstring).
 
     Raises:
-        SilverError: a column is missing from ``raw_df``.
-        ValueError: unknown ``future_dates`` policy.
+        SilverError: a column is missing from ``raw_df`` (or ``clients_df`` when a rule needs it).
+        ValueError: unknown ``future_dates`` policy, or a rule table :func:`contract.check_rules` refuses.
     """
-    _check_columns(raw_df, "clients")
+    rules = SILVER_RULES[dataset] if rules is None else rules
+    contract.check_rules(dataset, rules)
+    _check_columns(raw_df, dataset)
     _check_policy(future_dates)
-    cols = SOURCE_COLUMNS["clients"]
+    cols = SOURCE_COLUMNS[dataset]
     run_day = F.lit(run_date).cast("date")
     df = raw_df.select(*cols, F.col("source_row").cast("bigint").alias("source_row"),
                        _malformed(raw_df).alias("_bad_line"), *[_trimmed(c).alias(f"_t_{c}") for c in cols])
-    df = (df.withColumn("_id", _positive_id(F.col("_t_id_client")))
-            .withColumn("_date", parse_date(F.col("_t_subscription_date")))
-            .withColumn("_email", F.lower(F.col("_t_email")))
-            .withColumn("_country", _canonical(F.col("_t_country"), countries)))
-    missing = reduce(lambda a, b: a | b, [F.col(f"_t_{c}").isNull() for c in REQUIRED_COLUMNS["clients"]])
-    bad_id = F.col("_id").isNull()
-    bad_date = F.col("_date").isNull()
-    future = F.coalesce(F.col("_date") > run_day, F.lit(False))
-    df = df.withColumn("_future", ~F.col("_bad_line") & ~missing & ~bad_id & ~bad_date & future)
-    # Every per-row value is computed once into a checkpointed frame; the duplicate rules then only
-    # change _reason through small broadcast joins (see _mark_first).
+    df = df.select("*", *_parsers(dataset).values())
+    if any(rule.check == "known_client" for rule in rules):
+        if clients_df is None or "id_client" not in clients_df.columns:
+            raise SilverError(f"the {dataset} rules need the silver clients' id_client")
+        # The client ids (2M at the seed's size: ~16 MB) are broadcast into the per-row pass.
+        known = F.broadcast(clients_df.select(F.col("id_client").cast("bigint").alias("_known_client")))
+        df = df.join(known, F.col("_p_id_client") == F.col("_known_client"), "left")
+    df = df.select("*", *[_recomputed(c).alias(f"_out_{c}") for c in RECOMPUTED if c in cols])
+
+    first_unique = next((i for i, rule in enumerate(rules) if rule.check == "unique"), len(rules))
+    early: list[tuple[Column, str]] = []
+    future = F.lit(False)
+    for rule in rules[:first_unique]:
+        if rule.check == "not_future":
+            passed = ~reduce(lambda a, b: a | b, [c for c, _ in early], F.lit(False))
+            future = passed & F.coalesce(F.col(f"_p_{rule.columns[0]}") > run_day, F.lit(False))
+            if future_dates == "reject":
+                early.append((F.col("_future"), rule.reason))
+        else:
+            early.append((_condition(rule, dataset), rule.reason))
+    late = {f"_late{i}": _condition(rule, dataset) for i, rule in enumerate(rules)
+            if i > first_unique and rule.check != "unique"}
+    df = df.withColumn("_future", future)
+
+    capped = [rule.columns[0] for rule in rules if rule.check == "not_future"]
+    outputs: dict[str, Column] = {}
+    for column, kind in PARSERS[dataset].items():
+        if kind == "recomputed":
+            outputs[column] = F.col(f"_out_{column}")
+        elif column in capped:
+            outputs[column] = F.when(F.col("_future"), run_day).otherwise(F.col(f"_p_{column}"))
+        elif kind == "vocabulary":
+            outputs[column] = F.coalesce(F.col(f"_p_{column}"), F.col(f"_t_{column}"))
+        else:
+            outputs[column] = F.col(f"_p_{column}")
+    for column, date_column in MONTH_OF.items():
+        if column in dict(SILVER_SCHEMAS[dataset]):
+            outputs[column] = F.substring(outputs[date_column].cast("string"), 1, 7)
+    unknown = [c for c, kind in PARSERS[dataset].items() if kind == "vocabulary"]
+    recomputed = [c for c in RECOMPUTED if c in cols]
     rows = df.select(
         *cols, "source_row", *_null_flags(cols), "_future",
-        _first_reason(
-            (F.col("_bad_line"), contract.MALFORMED_ROW),
-            (missing, contract.MISSING_VALUE),
-            (bad_id, contract.INVALID_ID),
-            (bad_date, contract.INVALID_DATE),
-            (F.col("_future") & F.lit(future_dates == "reject"), contract.FUTURE_DATE),
-            (_not(F.col("_email").rlike(EMAIL_PATTERN)), contract.INVALID_EMAIL),
-        ).alias("_reason"),
-        F.col("_id").alias("_out_id_client"),
-        F.regexp_replace(F.col("_t_name"), r"\s+", " ").alias("_out_name"),
-        F.col("_email").alias("_out_email"),
-        F.when(F.col("_future"), run_day).otherwise(F.col("_date")).alias("_out_subscription_date"),
-        F.coalesce(F.col("_country"), F.col("_t_country")).alias("_out_country"),
-        F.col("_country").isNull().alias("_unknown"),
+        (_first_reason(*early) if early else F.lit(None).cast("string")).alias("_reason"),
+        *[value.alias(f"_out_{name}") for name, value in outputs.items()],
+        *[F.col(f"_p_{c}").isNull().alias(f"_unknown_{c}") for c in unknown],
+        *[F.coalesce(F.col(f"_p_{c}") != F.col(f"_out_{c}"), F.lit(True)).alias(f"_recalc_{c}") for c in recomputed],
+        *[condition.alias(name) for name, condition in late.items()],
     )
-    rows = (materialise or _persisted)(rows)
-    flagged = _mark_first(rows, "_reason", "_out_id_client", contract.DUPLICATE_ID)
-    flagged = _mark_first(flagged, "_reason", "_out_email", contract.DUPLICATE_EMAIL)
+    flagged = (materialise or _persisted)(rows)
+    for i, rule in enumerate(rules[first_unique:], start=first_unique):
+        if rule.check == "unique":
+            flagged = _mark_first(flagged, "_reason", f"_out_{rule.columns[0]}", rule.reason)
+        else:
+            flagged = flagged.withColumn("_reason", F.when(F.col("_reason").isNull() & F.col(f"_late{i}"),
+                                                           F.lit(rule.reason)).otherwise(F.col("_reason")))
     kept = F.col("_reason").isNull()
-    stats = _stats(flagged, "clients", {
-        "future_dates": F.col("_future"),
-        "unknown__country": kept & F.col("_unknown"),
-    })
-    return _typed(flagged.where(kept), "clients"), _rejects(flagged, "clients", run_id), stats
+    extra = {"future_dates": F.col("_future")}
+    extra |= {f"unknown__{c}": kept & F.col(f"_unknown_{c}") for c in unknown}
+    if recomputed:
+        extra["total_recalculated"] = kept & reduce(lambda a, b: a | b, [F.col(f"_recalc_{c}") for c in recomputed])
+    stats = _stats(flagged, dataset, extra, rules)
+    return _typed(flagged.where(kept), dataset), _rejects(flagged, dataset, run_id), stats
+
+
+def clean_clients(raw_df: DataFrame, run_date: str, future_dates: str = "reject", *, run_id: str = "",
+                  materialise: Materialise | None = None) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
+    """:func:`clean_table` for ``clients``: ``clean_df`` is ``id_client`` bigint, ``name`` string,
+    ``email`` string lower-case, ``subscription_date`` date, ``country`` string."""
+    return clean_table(raw_df, "clients", run_date, future_dates, run_id=run_id, materialise=materialise)
 
 
 def clean_purchases(raw_df: DataFrame, clients_df: DataFrame, run_date: str, future_dates: str = "reject", *,
-                    products: Iterable[str] = PRODUCTS, run_id: str = "",
-                    materialise: Materialise | None = None) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
-    """Apply the purchase rules (module docstring) to raw string rows.
-
-    Args:
-        raw_df: ``id_purchase, id_client, product, price, quantity, purchase_date, total``
-            (strings) and ``source_row`` (bigint, 1-based, unique); optionally ``_malformed``
-            (boolean, as :func:`read_bronze` gives it). Other columns are ignored.
-        clients_df: The silver clients (at least ``id_client`` bigint, unique), for ``orphan_client``.
-        run_date: ``YYYY-MM-DD``; dates after it are future dates.
-        future_dates: ``reject`` or ``cap``.
-        products: Canonical product vocabulary (default ``contract.PRODUCTS``).
-        run_id: Written in the rejects' ``run_id`` column.
-        materialise: As for :func:`clean_clients`.
-
-    Returns:
-        ``(clean_df, rejects_df, stats)``: ``clean_df`` has ``SILVER_SCHEMAS["purchases"]``
-        (``id_purchase`` bigint, ``id_client`` bigint, ``product`` string, ``price``
-        decimal(18,2) currency units, ``quantity`` int, ``purchase_date`` date, ``total``
-        decimal(18,2) currency units, ``year_month`` string ``YYYY-MM`` of ``purchase_date``),
-        unordered; ``rejects_df`` the seven original string columns, ``source_row``, ``reason``,
-        ``run_id``; ``stats`` the table's quality-report section (module docstring).
-
-    Raises:
-        SilverError: a column is missing from ``raw_df`` or ``clients_df``.
-        ValueError: unknown ``future_dates`` policy.
-    """
-    _check_columns(raw_df, "purchases")
-    if "id_client" not in clients_df.columns:
-        raise SilverError("clients DataFrame given to clean_purchases lacks column id_client")
-    _check_policy(future_dates)
-    cols = SOURCE_COLUMNS["purchases"]
-    run_day = F.lit(run_date).cast("date")
-    df = raw_df.select(*cols, F.col("source_row").cast("bigint").alias("source_row"),
-                       _malformed(raw_df).alias("_bad_line"), *[_trimmed(c).alias(f"_t_{c}") for c in cols])
-    price_text, quantity_text, total_text = F.col("_t_price"), F.col("_t_quantity"), F.col("_t_total")
-    df = (df.withColumn("_id", _positive_id(F.col("_t_id_purchase")))
-            .withColumn("_cid", _positive_id(F.col("_t_id_client")))
-            .withColumn("_price", F.when(price_text.rlike(DECIMAL_PATTERN), price_text.try_cast(MONEY)))
-            .withColumn("_quantity", F.when(quantity_text.rlike(INTEGER_PATTERN), quantity_text.try_cast("int")))
-            .withColumn("_date", parse_date(F.col("_t_purchase_date")))
-            .withColumn("_product", _canonical(F.col("_t_product"), products)))
-    # decimal(18,2) x int -> decimal(29,2): exact; the cast back to money is null on overflow.
-    df = df.withColumn("_total", F.round(F.col("_price") * F.col("_quantity"), 2).try_cast(MONEY))
-    missing = reduce(lambda a, b: a | b, [F.col(f"_t_{c}").isNull() for c in REQUIRED_COLUMNS["purchases"]])
-    bad_id = F.col("_id").isNull() | F.col("_cid").isNull()
-    bad_number = F.col("_price").isNull() | F.col("_quantity").isNull()
-    bad_amount = (F.col("_price") < 0) | (F.col("_quantity") < 1) | F.col("_total").isNull()
-    bad_date = F.col("_date").isNull()
-    future = F.coalesce(F.col("_date") > run_day, F.lit(False))
-    df = df.withColumn("_future", ~F.col("_bad_line") & ~missing & ~bad_id & ~bad_number & _not(bad_amount)
-                       & ~bad_date & future)
-    # The client ids (2M at the seed's size: ~16 MB) are broadcast into the per-row pass, so the
-    # orphan flag is computed once with the other rules.
-    known = F.broadcast(clients_df.select(F.col("id_client").cast("bigint").alias("_known_client")))
-    df = df.join(known, F.col("_cid") == F.col("_known_client"), "left")
-    source_total = F.when(total_text.rlike(DECIMAL_PATTERN), total_text.try_cast(_TOTAL_COMPARE))
-    date_out = F.when(F.col("_future"), run_day).otherwise(F.col("_date"))
-    rows = df.select(
-        *cols, "source_row", *_null_flags(cols), "_future",
-        _first_reason(
-            (F.col("_bad_line"), contract.MALFORMED_ROW),
-            (missing, contract.MISSING_VALUE),
-            (bad_id, contract.INVALID_ID),
-            (bad_number, contract.INVALID_NUMBER),
-            (F.coalesce(bad_amount, F.lit(True)), contract.INVALID_AMOUNT),
-            (bad_date, contract.INVALID_DATE),
-            (F.col("_future") & F.lit(future_dates == "reject"), contract.FUTURE_DATE),
-        ).alias("_reason"),
-        F.col("_id").alias("_out_id_purchase"),
-        F.col("_cid").alias("_out_id_client"),
-        F.coalesce(F.col("_product"), F.col("_t_product")).alias("_out_product"),
-        F.col("_price").alias("_out_price"),
-        F.col("_quantity").alias("_out_quantity"),
-        date_out.alias("_out_purchase_date"),
-        F.col("_total").alias("_out_total"),
-        F.substring(date_out.cast("string"), 1, 7).alias("_out_year_month"),
-        F.col("_product").isNull().alias("_unknown"),
-        F.coalesce(source_total != F.col("_total"), F.lit(True)).alias("_recalculated"),
-        F.col("_known_client").isNull().alias("_orphan"),
-    )
-    rows = (materialise or _persisted)(rows)
-    flagged = _mark_first(rows, "_reason", "_out_id_purchase", contract.DUPLICATE_ID)
-    flagged = flagged.withColumn("_reason", F.when(F.col("_reason").isNull() & F.col("_orphan"),
-                                                   F.lit(contract.ORPHAN_CLIENT)).otherwise(F.col("_reason")))
-    kept = F.col("_reason").isNull()
-    stats = _stats(flagged, "purchases", {
-        "total_recalculated": kept & F.col("_recalculated"),
-        "future_dates": F.col("_future"),
-        "unknown__product": kept & F.col("_unknown"),
-    })
-    return _typed(flagged.where(kept), "purchases"), _rejects(flagged, "purchases", run_id), stats
+                    run_id: str = "", materialise: Materialise | None = None
+                    ) -> tuple[DataFrame, DataFrame, dict[str, Any]]:
+    """:func:`clean_table` for ``purchases`` against the silver ``clients_df``: ``clean_df`` is
+    ``id_purchase``/``id_client`` bigint, ``product`` string, ``price`` decimal(18,2) currency
+    units, ``quantity`` int, ``purchase_date`` date, ``total`` decimal(18,2) currency units,
+    ``year_month`` string ``YYYY-MM`` of ``purchase_date``."""
+    return clean_table(raw_df, "purchases", run_date, future_dates, clients_df=clients_df, run_id=run_id,
+                       materialise=materialise)
 
 
 # --- Reading bronze ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from medallion.metrics import RFM_SEGMENTS
+from medallion.contract import RFM_SEGMENTS
 from medallion.serving.dashboard.sources import GoldSource, last_days, money
 
 #: Clients drawn in the Clients page's distributions (the largest spenders first): bounded, so a
