@@ -68,7 +68,7 @@ test-e2e: install browser  ## end-to-end tier (airflow dags test of the pipeline
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
 benchmark: install  ## pandas vs Spark benchmark at the seed's size (2M clients, ~10M purchases)
-	$(PY) -m medallion.benchmark --clients 2000000 --purchases-per-client 5 --dirty-rate 0.05
+	$(PY) -m medallion.devtools.benchmark --clients 2000000 --purchases-per-client 5 --dirty-rate 0.05
 
 lock:  ## re-resolve constraints.txt from requirements.txt in a scratch venv
 	rm -rf .lock-venv && $(PYTHON_BOOT) -m venv .lock-venv
@@ -77,5 +77,5 @@ lock:  ## re-resolve constraints.txt from requirements.txt in a scratch venv
 
 clean:  ## remove generated data, Airflow home and caches (keeps .venv)
 	-scripts/cluster.sh down
-	-$(PY) -m medallion.mongo_server stop
+	-$(PY) -m medallion.devtools.mongo_server stop
 	rm -rf data/ .airflow/ great_expectations/uncommitted .pytest_cache

@@ -30,13 +30,13 @@ with DAG(
 
     @task
     def generate(params: dict, ds: str) -> dict:
-        """Generate the sample with `medallion.datagen` into the landing zone, as of the logical date."""
+        """Generate the sample with `medallion.devtools.datagen` into the landing zone, as of the logical date."""
         import tempfile
 
         import pyarrow.fs as pafs
 
         from medallion.config import Settings
-        from medallion.datagen import generate as generate_files
+        from medallion.devtools.datagen import generate as generate_files
         from medallion.lake import filesystem, layer_path
 
         settings = Settings.from_env()

@@ -7,14 +7,14 @@ source scripts/airflow-env.sh
 started_mongo=""
 cleanup() {
   scripts/cluster.sh down || true
-  if [ -n "$started_mongo" ]; then python -m medallion.mongo_server stop || true; fi
+  if [ -n "$started_mongo" ]; then python -m medallion.devtools.mongo_server stop || true; fi
 }
 trap cleanup EXIT
 scripts/cluster.sh up
 if [ -z "${AIRFLOW_CONN_MONGO_DEFAULT:-}" ]; then
-  python -m medallion.mongo_server start
+  python -m medallion.devtools.mongo_server start
   started_mongo=1
-  AIRFLOW_CONN_MONGO_DEFAULT="$(python -m medallion.mongo_server airflow-conn)"
+  AIRFLOW_CONN_MONGO_DEFAULT="$(python -m medallion.devtools.mongo_server airflow-conn)"
   export AIRFLOW_CONN_MONGO_DEFAULT
 fi
 cat <<EOT

@@ -20,7 +20,7 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 cleanup() {
   step "Stopping what the demo started"
   scripts/cluster.sh down || true
-  if [ -n "$started_mongo" ]; then python -m medallion.mongo_server stop || true; fi
+  if [ -n "$started_mongo" ]; then python -m medallion.devtools.mongo_server stop || true; fi
 }
 trap cleanup EXIT
 
@@ -41,15 +41,15 @@ if [ -n "$SOURCES" ]; then
   rm -f "$LAKE_ROOT/sources/ground_truth.json"
   echo "copied clients.csv and purchases.csv from $SOURCES"
 else
-  python -m medallion.datagen --clients "$CLIENTS" --purchases-per-client 5 --dirty-rate "$DIRTY_RATE" \
+  python -m medallion.devtools.datagen --clients "$CLIENTS" --purchases-per-client 5 --dirty-rate "$DIRTY_RATE" \
     --seed 42 --as-of "$RUN_DATE" --out "$LAKE_ROOT/sources"
 fi
 
 step "MongoDB"
 if [ -z "${AIRFLOW_CONN_MONGO_DEFAULT:-}" ]; then
-  python -m medallion.mongo_server start
+  python -m medallion.devtools.mongo_server start
   started_mongo=1
-  AIRFLOW_CONN_MONGO_DEFAULT="$(python -m medallion.mongo_server airflow-conn)"
+  AIRFLOW_CONN_MONGO_DEFAULT="$(python -m medallion.devtools.mongo_server airflow-conn)"
   export AIRFLOW_CONN_MONGO_DEFAULT
 else
   echo "using AIRFLOW_CONN_MONGO_DEFAULT"

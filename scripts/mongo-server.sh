@@ -7,8 +7,8 @@
 #
 # The pid, URI and log live in $MONGO_RUN_DIR [./data/run/mongo]. The first start fetches the
 # server jars from Maven Central into .cache/mongo-java-server (needs mvn and a JDK 17).
-# See include/medallion/mongo_server.py.
+# See include/medallion/devtools/mongo_server.py.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 py="${PYTHON:-.venv/bin/python}"
-exec "$py" -m medallion.mongo_server "$@"
+exec "$py" -m medallion.devtools.mongo_server "$@"

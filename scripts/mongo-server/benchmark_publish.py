@@ -6,7 +6,7 @@ Commits a gold snapshot into a temporary lake through the pipeline's own API
 (:func:`medallion.tables.write_snapshot`, one Delta commit per table, then
 :func:`medallion.lake.write_document`): ``client_kpis`` with N rows (the gold schema of issue 4,
 values generated with numpy from a fixed seed), one-row aggregate tables and the JSON reports;
-starts mongo-java-server (:mod:`medallion.mongo_server`) with the given Java heap, runs
+starts mongo-java-server (:mod:`medallion.devtools.mongo_server`) with the given Java heap, runs
 :func:`medallion.publish.publish_gold` and prints the seconds spent and the documents published.
 The in-memory server needs roughly 3 GiB of heap per million client_kpis documents.
 """
@@ -28,7 +28,7 @@ import pymongo
 from medallion import lake
 from medallion.config import Settings
 from medallion.contract import LAYER_DOCUMENTS
-from medallion.mongo_server import start_mongo_server
+from medallion.devtools.mongo_server import start_mongo_server
 from medallion.publish import publish_gold
 from medallion.tables import write_snapshot
 

@@ -33,7 +33,7 @@ class PipelineRunner:
     """Runs `airflow dags test medallion_pipeline DATE`, in a fresh Airflow home per run unless told otherwise."""
 
     def __init__(self, base: Path, spark_master_port: int, mongo_uri: str):
-        from medallion.mongo_server import airflow_conn_json
+        from medallion.devtools.mongo_server import airflow_conn_json
 
         self.base = base
         self.env = {

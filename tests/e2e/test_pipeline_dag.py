@@ -26,7 +26,7 @@ import pytest
 from medallion import lake, quality, tables
 from medallion.config import Settings
 from medallion.contract import GOLD_TABLES, SILVER_TABLES
-from medallion.datagen import generate
+from medallion.devtools.datagen import generate
 from medallion.reporting import load_run_reports
 from tests.conftest import SEED_DATA, TEST_ACCESS_KEY, TEST_SECRET_KEY
 from tests.s3_server import s3_server, s3a_jars  # noqa: F401  (session fixtures)

@@ -1,7 +1,7 @@
 """Fixtures of the integration tier: real servers over loopback sockets, session-scoped.
 
 ``mongo_server``: a MongoDB-wire-protocol server (mongo-java-server, in memory; see
-:mod:`medallion.mongo_server`) on a free port, stopped after the session. The first run on a
+:mod:`medallion.devtools.mongo_server`) on a free port, stopped after the session. The first run on a
 machine fetches its jars from Maven Central (~20 s).
 """
 
@@ -13,7 +13,7 @@ import pytest
 @pytest.fixture(scope="session")
 def mongo_server(tmp_path_factory):
     """URI (``mongodb://127.0.0.1:<port>``) of a wire-protocol server running for the whole session."""
-    from medallion.mongo_server import start_mongo_server
+    from medallion.devtools.mongo_server import start_mongo_server
 
     uri, stop = start_mongo_server(log_path=tmp_path_factory.mktemp("mongo") / "server.log")
     yield uri
@@ -35,7 +35,8 @@ def served_gold(tmp_path_factory, mongo_server):
     """
     import pymongo
 
-    from medallion import bronze, datagen, publish
+    from medallion import bronze, publish
+    from medallion.devtools import datagen
     from medallion.engines import pandas_engine
     from medallion.config import Settings
 

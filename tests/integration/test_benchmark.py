@@ -15,11 +15,11 @@ import jsonschema
 import pytest
 
 from medallion import bronze, lake
-from medallion.benchmark import RESULTS_SCHEMA, STEPS, crossover, write_sweep
+from medallion.devtools.benchmark import RESULTS_SCHEMA, STEPS, crossover, write_sweep
 from medallion.config import PROJECT_ROOT, Settings
-from medallion.diffcheck import compare_lakes
+from medallion.devtools.diffcheck import compare_lakes
 from medallion.engines import pandas_engine
-from medallion.profiling import JFR_MAGIC, hot_methods
+from medallion.devtools.profiling import JFR_MAGIC, hot_methods
 
 RUN_DATE = "2026-11-29"
 
@@ -104,7 +104,7 @@ def test_pandas_and_spark_agree_on_hand_written_edge_cases(spark, tmp_path):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "medallion.benchmark", *args], cwd=PROJECT_ROOT,
+    return subprocess.run([sys.executable, "-m", "medallion.devtools.benchmark", *args], cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=1800)
 
 

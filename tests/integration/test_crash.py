@@ -14,7 +14,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from medallion import bronze, datagen, lake, tables
+from medallion import bronze, lake, tables
+from medallion.devtools import datagen
 from medallion.config import PROJECT_ROOT, Settings
 from medallion.contract import SILVER_TABLES
 from medallion.spark import silver

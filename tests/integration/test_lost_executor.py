@@ -21,7 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote
 
-from medallion import bronze, datagen, lake, tables
+from medallion import bronze, lake, tables
+from medallion.devtools import datagen
 from medallion.config import PROJECT_ROOT, Settings
 from medallion.contract import REJECTS_TABLES, SILVER_TABLES
 from medallion.spark.job import EXIT_FAILED

@@ -10,7 +10,7 @@ import pymongo
 import pytest
 
 from medallion import publish
-from medallion.mongo_server import start_mongo_server
+from medallion.devtools.mongo_server import start_mongo_server
 
 pytestmark = pytest.mark.integration
 

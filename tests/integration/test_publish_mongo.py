@@ -537,7 +537,7 @@ def test_publish_from_a_lake_without_gold_tables_fails_before_touching_mongo(set
 
 
 def test_airflow_mongo_hook_publishes_into_the_configured_database(two_runs, client, mongo_server, monkeypatch):
-    from medallion.mongo_server import airflow_conn_json
+    from medallion.devtools.mongo_server import airflow_conn_json
 
     monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", airflow_conn_json(mongo_server))
     settings = two_runs.with_overrides(mongo_database=f"hooked_{uuid.uuid4().hex[:8]}")

@@ -13,7 +13,8 @@ import json
 
 import pytest
 
-from medallion import bronze, datagen, lake, quality, tables
+from medallion import bronze, lake, quality, tables
+from medallion.devtools import datagen
 from medallion.config import PROJECT_ROOT, Settings
 from medallion.contract import GOLD_TABLES, SILVER_TABLES
 from medallion.spark import gold, silver

@@ -15,7 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import pyarrow.compute as pc
 import pytest
 
-from medallion import bronze, datagen, lake, tables
+from medallion import bronze, lake, tables
+from medallion.devtools import datagen
 from medallion.config import Settings
 from medallion.contract import REJECTS_TABLES, SILVER_TABLES
 from medallion.spark import silver

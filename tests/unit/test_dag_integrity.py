@@ -173,3 +173,22 @@ def test_dag_files_do_not_import_pyspark():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"errors": 0, "pyspark": False}
+
+
+def test_what_the_pipeline_runs_never_imports_the_development_tooling():
+    import ast
+
+    package = PROJECT_ROOT / "include" / "medallion"
+    # The sample-data DAG generates its sources with the data generator; `make dashboard`'s launcher
+    # starts the local MongoDB wire server: both are local tooling themselves.
+    allowed = {PROJECT_ROOT / "dags" / "generate_sample_data.py", package / "serving" / "launch.py"}
+    offenders = []
+    for path in [*package.rglob("*.py"), *DAG_FILES, *(PROJECT_ROOT / "spark_jobs").glob("*.py")]:
+        if "devtools" in path.parts or path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
+                     [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
+            if any(name.startswith("medallion.devtools") for name in names):
+                offenders.append(str(path.relative_to(PROJECT_ROOT)))
+    assert offenders == []

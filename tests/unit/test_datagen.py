@@ -1,4 +1,4 @@
-"""Tests of the dirty-data generator (``medallion.datagen``).
+"""Tests of the dirty-data generator (``medallion.devtools.datagen``).
 
 The ground truth is checked against an independent recount: a plain per-row Python classifier
 below implements the silver rules of issue 3 (csv + re + datetime.strptime, first failing rule
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from medallion.contract import COUNTRIES, PRODUCT_PRICE_RANGES, PRODUCTS, REJECT_REASONS
-from medallion.datagen import generate
+from medallion.devtools.datagen import generate
 
 AS_OF = dt.date(2026, 11, 29)
 CLIENT_HEADER = "id_client,name,email,subscription_date,country"
@@ -388,7 +388,7 @@ def test_same_options_give_the_same_bytes_and_another_seed_does_not(tmp_path):
 
 def test_rows_span_several_chunks(tmp_path, monkeypatch):
     """The chunked writer gives the same bytes whatever the chunk size (added rows land in order)."""
-    import medallion.datagen as datagen
+    import medallion.devtools.datagen as datagen
 
     options = dict(clients=120, purchases_per_client=3, dirty_rate=0.25, seed=11, as_of=AS_OF)
     generate(tmp_path / "one", **options)
@@ -417,7 +417,7 @@ def test_invalid_arguments_raise_a_clear_error(tmp_path, kwargs, message):
 def test_cli_writes_the_same_files_as_the_function(tmp_path):
     cli_out = tmp_path / "cli"
     done = subprocess.run(
-        [sys.executable, "-m", "medallion.datagen", "--clients", "60", "--purchases-per-client", "2.5",
+        [sys.executable, "-m", "medallion.devtools.datagen", "--clients", "60", "--purchases-per-client", "2.5",
          "--dirty-rate", "0.1", "--seed", "9", "--as-of", "2026-11-29", "--out", str(cli_out)],
         capture_output=True, text=True, timeout=120, check=False,
     )
@@ -430,7 +430,7 @@ def test_cli_writes_the_same_files_as_the_function(tmp_path):
     assert truth["purchases"]["output_rows"] == 150  # round(60 * 2.5)
 
     bad = subprocess.run(
-        [sys.executable, "-m", "medallion.datagen", "--dirty-rate", "0.9", "--out", str(tmp_path / "x")],
+        [sys.executable, "-m", "medallion.devtools.datagen", "--dirty-rate", "0.9", "--out", str(tmp_path / "x")],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert bad.returncode == 2 and "dirty_rate must be within 0..0.5" in bad.stderr

@@ -12,7 +12,7 @@ import pytest
 
 from medallion import bronze, lake, tables
 from medallion.config import Settings
-from medallion.diffcheck import compare_documents, compare_lakes, compare_tables, _Collector
+from medallion.devtools.diffcheck import compare_documents, compare_lakes, compare_tables, _Collector
 from medallion.engines import pandas_engine as pe
 
 RUN_DATE = "2026-11-29"

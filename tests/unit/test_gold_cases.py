@@ -80,9 +80,10 @@ def gold_of(engine: str, request, clients: list[tuple], purchases: list[tuple], 
                      for pid, cid, product, price, qty, day in purchases]
     if engine == "pandas":
         from medallion.engines import pandas_engine as pe
+        from medallion.engines.pandas_arrow import silver_arrow_schema
 
         def arrow(dataset, rows):
-            schema = pe.silver_arrow_schema(dataset)
+            schema = silver_arrow_schema(dataset)
             return pa.Table.from_pylist([dict(zip(schema.names, row)) for row in rows], schema=schema)
 
         tables, distributions, summary = pe.build_gold(arrow("purchases", purchase_rows), arrow("clients", client_rows),
@@ -90,7 +91,8 @@ def gold_of(engine: str, request, clients: list[tuple], purchases: list[tuple], 
         built = Gold({name: table.to_pylist() for name, table in tables.items()},
                      lambda: distributions, lambda: summary)
     else:
-        from medallion.spark import gold
+        from medallion.spark import gold_documents as gd
+        from medallion.spark import gold_tables as gt
 
         spark = request.getfixturevalue("spark")
 
@@ -98,22 +100,22 @@ def gold_of(engine: str, request, clients: list[tuple], purchases: list[tuple], 
             return spark.createDataFrame(rows, ", ".join(f"{c} {t}" for c, t in SILVER_SCHEMAS[dataset]))
 
         clients_df = frame("clients", client_rows)
-        fact = gold.build_fact_sales(clients_df, frame("purchases", purchase_rows))
+        fact = gt.build_fact_sales(clients_df, frame("purchases", purchase_rows))
         frames = {
-            "client_kpis": lambda: gold.client_kpis(fact, clients_df, as_of),
-            "product_analytics": lambda: gold.product_analytics(gold.product_country_cube(fact)),
-            "country_analytics": lambda: gold.country_analytics(gold.product_country_cube(fact)),
-            "daily_sales": lambda: gold.daily_sales(gold.day_cube(fact)),
-            "weekly_sales": lambda: gold.weekly_sales(gold.day_cube(fact)),
-            "monthly_sales": lambda: gold.monthly_sales(gold.day_cube(fact)),
+            "client_kpis": lambda: gt.client_kpis(fact, clients_df, as_of),
+            "product_analytics": lambda: gt.product_analytics(gt.product_country_cube(fact)),
+            "country_analytics": lambda: gt.country_analytics(gt.product_country_cube(fact)),
+            "daily_sales": lambda: gt.daily_sales(gt.day_cube(fact)),
+            "weekly_sales": lambda: gt.weekly_sales(gt.day_cube(fact)),
+            "monthly_sales": lambda: gt.monthly_sales(gt.day_cube(fact)),
         }
 
         def summary():
-            tables = {name: table.cache() for name, table in gold.gold_tables(fact, clients_df, as_of).items()}
-            return gold.gold_summary(tables, run_id="r-1", as_of=as_of, silver_versions=SILVER_VERSIONS)
+            tables = {name: table.cache() for name, table in gt.gold_tables(fact, clients_df, as_of).items()}
+            return gd.gold_summary(tables, run_id="r-1", as_of=as_of, silver_versions=SILVER_VERSIONS)
 
         built = Gold(_Collected(lambda name: [row.asDict() for row in frames[name]().collect()]),
-                     lambda: gold.statistical_distributions(fact), summary)
+                     lambda: gd.statistical_distributions(fact), summary)
     _built[key] = built
     return built
 

@@ -19,6 +19,10 @@ from medallion.config import PROJECT_ROOT
 from medallion.contract import GOLD_TABLES, RFM_SEGMENTS
 from medallion.metrics import METRICS, render_markdown, table_metrics
 from medallion.spark import gold
+from medallion.spark import gold_columns as gc
+from medallion.spark import gold_documents as gd
+from medallion.spark import gold_tables as gt
+from medallion.spark import order_statistics as stats
 
 CLIENTS_DDL = "id_client bigint, name string, email string, subscription_date date, country string"
 PURCHASES_DDL = ("id_purchase bigint, id_client bigint, product string, price decimal(18,2), "
@@ -48,11 +52,11 @@ def make_purchases(spark, rows):
 
 
 def fact_of(spark, clients, purchases):
-    return gold.build_fact_sales(make_clients(spark, clients), make_purchases(spark, purchases))
+    return gt.build_fact_sales(make_clients(spark, clients), make_purchases(spark, purchases))
 
 
 def tables_of(spark, clients, purchases, as_of):
-    return gold.gold_tables(fact_of(spark, clients, purchases), make_clients(spark, clients), as_of)
+    return gt.gold_tables(fact_of(spark, clients, purchases), make_clients(spark, clients), as_of)
 
 
 # --- fact_sales ---------------------------------------------------------------------------------
@@ -93,7 +97,7 @@ def test_calendar_labels_match_python_isocalendar(spark):
         days += [date.fromordinal(date(year, 1, 1).toordinal() + delta) for delta in range(-7, 8)]
     frame = spark.createDataFrame([(day,) for day in days], "day date")
     got = {row["day"]: (row["ym"], row["yw"]) for row in frame.select(
-        "day", gold._year_month(F.col("day")).alias("ym"), gold._iso_year_week(F.col("day")).alias("yw")).collect()}
+        "day", gc.year_month(F.col("day")).alias("ym"), gc.iso_year_week(F.col("day")).alias("yw")).collect()}
     expected = {day: (f"{day.year:04d}-{day.month:02d}",
                       f"{day.isocalendar()[0]:04d}-W{day.isocalendar()[1]:02d}") for day in days}
     assert got == expected
@@ -107,8 +111,8 @@ def test_rfm_score_is_ceil_5_cume_dist_with_ties(spark, n):
     values = [(i * 7) % 4 + (i % 3) for i in range(n)]  # 0..5, repeated
     frame = spark.createDataFrame([(v,) for v in values], "v int")
     for descending in (False, True):
-        cutoffs = gold.order_statistics(frame, "v", gold._score_ranks(descending=descending))
-        scored = frame.select("v", gold._score("v", *cutoffs, descending=descending).alias("s")).collect()
+        cutoffs = stats.order_statistics(frame, "v", gt._score_ranks(descending=descending))
+        scored = frame.select("v", gt._score("v", *cutoffs, descending=descending).alias("s")).collect()
         for row in scored:
             c = sum(1 for w in values if (w >= row["v"] if descending else w <= row["v"]))
             assert row["s"] == -(-5 * c // n), (descending, row["v"], values)
@@ -130,7 +134,7 @@ def test_rfm_segment_rules_in_order(spark):
         (3, 1, 3, "Need Attention"),
     ]
     df = spark.createDataFrame([c[:3] for c in cases], "r int, f int, m int")
-    got = df.select("r", "f", "m", gold.rfm_segment(F.col("r"), F.col("f"), F.col("m")).alias("s")).collect()
+    got = df.select("r", "f", "m", gt.rfm_segment(F.col("r"), F.col("f"), F.col("m")).alias("s")).collect()
     assert {(r["r"], r["f"], r["m"]): r["s"] for r in got} == {c[:3]: c[3] for c in cases}
     assert {c[3] for c in cases} == set(RFM_SEGMENTS)
 
@@ -143,12 +147,12 @@ def test_exact_quantiles(spark):
     # Sorted values 10, 10, 20, 40, 70 (the null is ignored), n = 5, h = 4q:
     # q=0.5 -> h=2 -> 20; q=0.25 -> h=1 -> 10 (both neighbours are the repeated 10);
     # q=0.9 -> h=3.6 -> 40 + 0.6 * 30 = 58; q=0.95 -> h=3.8 -> 40 + 0.8 * 30 = 64; q=0 -> 10; q=1 -> 70.
-    got = gold.exact_quantiles(frame, "v", [0.5, 0.25, 0.9, 0.95, 0.0, 1.0])
+    got = stats.exact_quantiles(frame, "v", [0.5, 0.25, 0.9, 0.95, 0.0, 1.0])
     assert got == [m("20"), m("10"), m("58"), m("64"), m("10"), m("70")]
     # Two values: the median is their exact mean, 0.005 kept (no double rounding).
     pair = spark.createDataFrame([(m("0.01"),), (m("0.02"),)], "v decimal(18,2)")
-    assert gold.exact_quantiles(pair, "v", [0.5]) == [m("0.015")]
-    assert gold.exact_quantiles(frame.where("v IS NULL"), "v", [0.5, 0.9]) == [None, None]
+    assert stats.exact_quantiles(pair, "v", [0.5]) == [m("0.015")]
+    assert stats.exact_quantiles(frame.where("v IS NULL"), "v", [0.5, 0.9]) == [None, None]
 
 
 # --- glossary consistency -----------------------------------------------------------------------
@@ -167,7 +171,7 @@ def test_every_gold_column_is_in_the_glossary_with_its_type(spark):
 
 
 def test_glossary_documents_the_json_fields(spark):
-    document = gold.statistical_distributions(fact_of(spark, SALES_CLIENTS, SALES_PURCHASES))
+    document = gd.statistical_distributions(fact_of(spark, SALES_CLIENTS, SALES_PURCHASES))
     for section, fields in document.items():
         documented = {metric.name for metric in table_metrics(f"statistical_distributions.{section}")}
         assert set(fields) == documented, section

@@ -18,6 +18,10 @@ import pytest
 from medallion import bronze, lake, tables
 from medallion.contract import GOLD_TABLES, SILVER_TABLES
 from medallion.engines import pandas_engine as pe
+from medallion.engines import pandas_arrow as pa_arrow
+from medallion.engines import pandas_documents as pd_docs
+from medallion.engines import pandas_gold as pg
+from medallion.engines import pandas_silver as ps
 from tests.conftest import LATIN1_NAMES, write_latin1_landing
 
 RUN_DATE = "2026-11-29"
@@ -26,7 +30,7 @@ RUN_DATE = "2026-11-29"
 # --- silver: parsing (the rules themselves: tests/cases.py, test_silver_cases.py) -------------------
 
 def test_money_parsing_rounds_half_up_away_from_zero():
-    ok, cents, exact = pe.parse_decimal_cents(pa.chunked_array([["-2.675", "2.675", "1.004", "007.5", "+3", "1e3",
+    ok, cents, exact = ps.parse_decimal_cents(pa.chunked_array([["-2.675", "2.675", "1.004", "007.5", "+3", "1e3",
                                                                   "12345678901234567"]]))
     assert ok.tolist() == [True, True, True, True, True, False, False]
     assert cents[:5].tolist() == [-268, 268, 100, 750, 300]
@@ -34,7 +38,7 @@ def test_money_parsing_rounds_half_up_away_from_zero():
 
 
 def test_dates_accept_the_four_formats_and_reject_impossible_ones():
-    ok, days = pe.parse_date(pa.chunked_array([["2024-02-29", "2024/03/01", "31/12/2023", "2024-01-01T23:59:59",
+    ok, days = ps.parse_date(pa.chunked_array([["2024-02-29", "2024/03/01", "31/12/2023", "2024-01-01T23:59:59",
                                                 "2023-02-29", "2024-01-01T24:00:00", "2024-1-1", "31-12-2023"]]))
     assert ok.tolist() == [True, True, True, True, False, False, False, False]
     expected = [date(2024, 2, 29), date(2024, 3, 1), date(2023, 12, 31), date(2024, 1, 1)]
@@ -42,7 +46,7 @@ def test_dates_accept_the_four_formats_and_reject_impossible_ones():
 
 
 def test_ids_must_be_positive_and_fit_a_bigint():
-    ok, values = pe.parse_id(pa.chunked_array([["1", "0007", "0", "-3", "9223372036854775807",
+    ok, values = ps.parse_id(pa.chunked_array([["1", "0007", "0", "-3", "9223372036854775807",
                                                 "9223372036854775808", "1.0"]]))
     assert ok.tolist() == [True, True, False, False, True, False, False]
     assert values[[0, 1, 4]].tolist() == [1, 7, 2**63 - 1]
@@ -60,7 +64,7 @@ def silver_clients() -> pa.Table:
     return pa.Table.from_pylist([
         {"id_client": i, "name": n, "email": f"{n.lower()}@x.com", "subscription_date": d, "country": c}
         for i, n, d, c in rows
-    ], schema=pe.silver_arrow_schema("clients"))
+    ], schema=pa_arrow.silver_arrow_schema("clients"))
 
 
 def silver_purchases() -> pa.Table:
@@ -76,7 +80,7 @@ def silver_purchases() -> pa.Table:
         {"id_purchase": i, "id_client": c, "product": p, "price": Decimal(price), "quantity": q,
          "purchase_date": d, "total": Decimal(price) * q, "year_month": d.strftime("%Y-%m")}
         for i, c, p, price, q, d in rows
-    ], schema=pe.silver_arrow_schema("purchases"))
+    ], schema=pa_arrow.silver_arrow_schema("purchases"))
 
 
 AS_OF = "2025-01-31"
@@ -109,17 +113,17 @@ def test_fact_sales_is_sorted_by_year_month_then_id_whatever_the_silver_order():
         5, "purchase_date", pa.array([date(2025, 2, 1)], pa.date32())).set_column(
         7, "year_month", pa.array(["2025-02"]))
     for table in (purchases, shuffled, pa.concat_tables([february, shuffled])):
-        fact = pe.fact_table(pe.build_fact(table, silver_clients()))
+        fact = pg.fact_table(pg.build_fact(table, silver_clients()))
         keys = list(zip(fact.column("year_month").to_pylist(), fact.column("id_purchase").to_pylist()))
         assert keys == sorted(keys)
         assert fact.num_rows == table.num_rows
-    assert pe.fact_table(pe.build_fact(purchases, silver_clients())).equals(
-        pe.fact_table(pe.build_fact(shuffled, silver_clients())))
+    assert pg.fact_table(pg.build_fact(purchases, silver_clients())).equals(
+        pg.fact_table(pg.build_fact(shuffled, silver_clients())))
 
 
 def test_iso_calendar_at_year_boundaries():
     days = [(date(y, m, d) - date(1970, 1, 1)).days for y, m, d in ((2024, 12, 30), (2021, 1, 3), (2026, 12, 31))]
-    cal = pe.iso_calendar(np.array(days))
+    cal = pg.iso_calendar(np.array(days))
     assert cal["iso_year"].tolist() == [2025, 2020, 2026]
     assert cal["iso_week"].tolist() == [1, 53, 53]
     assert cal["iso_weekday"].tolist() == [1, 7, 4]
@@ -205,10 +209,10 @@ def test_weekly_and_monthly_sales(gold):
 
 
 def test_growth_rounds_half_up_and_needs_the_previous_calendar_period():
-    up = pe._growth(np.array([20000, 20001]))                   # +0.005 % -> 0.01
-    down = pe._growth(np.array([20000, 19999]))                 # -0.005 % -> -0.01
+    up = pg._growth(np.array([20000, 20001]))                   # +0.005 % -> 0.01
+    down = pg._growth(np.array([20000, 19999]))                 # -0.005 % -> -0.01
     assert up[1] == 0.01 and down[1] == -0.01
-    gap = pe._growth(np.array([100, 150, 300]), np.array([1, 2, 4]))
+    gap = pg._growth(np.array([100, 150, 300]), np.array([1, 2, 4]))
     assert math.isnan(gap[0]) and gap[1] == 50.0 and math.isnan(gap[2])
 
 
@@ -238,12 +242,12 @@ def test_quantiles_are_exact_before_rounding_half_up():
     # 4,252.36: 4,248.66 + 0.05 x 3.70 = 4,248.845 exactly -> 4,248.85 half-up. (Found by the
     # benchmark's differential check: in floating point the rank is 9,499.0499... -> 4,248.84.)
     totals = np.concatenate([np.full(9_500, 424_866), np.full(500, 425_236)]).astype(np.int64)
-    assert pe.quantile_2dp(totals, 0.95, per_unit=100) == 4248.85
-    assert pe.quantile_2dp(totals, 0.5, per_unit=100) == 4248.66
+    assert pd_docs.quantile_2dp(totals, 0.95, per_unit=100) == 4248.85
+    assert pd_docs.quantile_2dp(totals, 0.5, per_unit=100) == 4248.66
     # ties away from zero below zero too; quantities (per_unit 1): median of 1, 2 is 1.5
-    assert pe.quantile_2dp(np.array([-3, -2], dtype=np.int64), 0.5, per_unit=100) == -0.03
-    assert pe.quantile_2dp(np.array([1, 2], dtype=np.int64), 0.5) == 1.5
-    assert pe.quantile_2dp(np.array([1, 2, 2, 7], dtype=np.int64), 0.9) == 5.5   # 2 + 0.7 x 5
+    assert pd_docs.quantile_2dp(np.array([-3, -2], dtype=np.int64), 0.5, per_unit=100) == -0.03
+    assert pd_docs.quantile_2dp(np.array([1, 2], dtype=np.int64), 0.5) == 1.5
+    assert pd_docs.quantile_2dp(np.array([1, 2, 2, 7], dtype=np.int64), 0.9) == 5.5   # 2 + 0.7 x 5
 
 
 def test_gold_summary(gold):
@@ -325,7 +329,7 @@ def test_run_silver_and_gold_through_the_lake(settings, tmp_path):
     assert tables.read_snapshot(settings, "silver", "purchases_rejects", RUN_DATE).column(
         "reason").to_pylist() == ["orphan_client"]
     purchases = tables.read_snapshot(settings, "silver", "purchases", RUN_DATE)
-    assert purchases.schema == pe.silver_arrow_schema("purchases")
+    assert purchases.schema == pa_arrow.silver_arrow_schema("purchases")
     assert sorted(zip(purchases.column("id_purchase").to_pylist(), purchases.column("year_month").to_pylist())) == [
         (1, "2025-01"), (3, "2025-03")]
     assert lake.read_document(settings, "silver", RUN_DATE, "quality_report") == report
@@ -377,11 +381,11 @@ def test_read_source_names_the_file_on_a_missing_column_or_row_mismatch(settings
     bad = tmp_path / "clients.csv"
     bad.write_text("id_client,name,email,country\n1,A,a@x.com,France\n")
     with pytest.raises(ValueError, match="clients.csv"):
-        pe.read_source(settings, str(bad), "clients")
+        ps.read_source(settings, str(bad), "clients")
     good = tmp_path / "ok.csv"
     good.write_text("id_client,name,email,subscription_date,country\n1,A,a@x.com,2024-01-01,France\n")
     with pytest.raises(ValueError, match="ok.csv: read 1 data rows but the bronze manifest says 2"):
-        pe.read_source(settings, str(good), "clients", expected_rows=2)
+        ps.read_source(settings, str(good), "clients", expected_rows=2)
 
 
 def test_latin1_names_reach_silver_as_the_intended_unicode(settings, tmp_path):
@@ -415,8 +419,8 @@ def test_malformed_lines_are_rejects_with_their_fields_as_parsed(settings, tmp_p
 
     path = tmp_path / "clients.csv"
     path.write_text(MALFORMED_CLIENTS_CSV)
-    source = pe.read_source(settings, str(path), "clients", expected_rows=8)
-    clients, rejects, report = pe.clean_clients(source, RUN_DATE, "r1")
+    source = ps.read_source(settings, str(path), "clients", expected_rows=8)
+    clients, rejects, report = ps.clean_clients(source, RUN_DATE, "r1")
     assert report == MALFORMED_CLIENT_STATS
     assert [(r["source_row"], r["id_client"], r["name"], r["email"], r["subscription_date"], r["country"])
             for r in rejects.to_pylist() if r["reason"] == "malformed_row"] == MALFORMED_CLIENT_REJECTS
@@ -429,8 +433,8 @@ def test_malformed_lines_are_rejects_with_their_fields_as_parsed(settings, tmp_p
     path.write_text("id_purchase,id_client,product,price,quantity,purchase_date,total\n"
                     '1,1,"Mouse,5,1,2025-01-01,5\n'
                     '2,1,Mouse",5,1,2025-01-01,5\n')
-    source = pe.read_source(settings, str(path), "purchases", expected_rows=2)
-    purchases, rejects, report = pe.clean_purchases(source, np.array([1], dtype=np.int64), RUN_DATE, "r1")
+    source = ps.read_source(settings, str(path), "purchases", expected_rows=2)
+    purchases, rejects, report = ps.clean_purchases(source, np.array([1], dtype=np.int64), RUN_DATE, "r1")
     assert [(r["source_row"], r["product"], r["price"], r["reason"]) for r in rejects.to_pylist()] == [
         (1, "Mouse,5,1,2025-01-01,5", None, "malformed_row")]
     assert purchases.column("product").to_pylist() == ['Mouse"']

@@ -1,4 +1,4 @@
-"""medallion.profiling without a JVM: the JVM option and the errors of hot_methods.
+"""medallion.devtools.profiling without a JVM: the JVM option and the errors of hot_methods.
 
 The recording itself is read in tests/integration/test_benchmark.py (a real Spark run with JFR).
 """
@@ -9,7 +9,7 @@ import shlex
 
 import pytest
 
-from medallion import profiling
+from medallion.devtools import profiling
 
 
 def test_jfr_option_records_the_whole_jvm_life_into_the_file(tmp_path):

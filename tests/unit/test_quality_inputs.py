@@ -163,7 +163,7 @@ def write_bronze(settings: Settings, tmp_path: Path, run_date: str = RUN_DATE) -
 
 def bronze_layer(spark, settings: Settings, tmp_path: Path) -> dict[str, quality.SuiteInput]:
     """The bronze suites' inputs as the silver job builds them from :func:`write_bronze`'s files."""
-    from medallion.spark.silver import read_bronze
+    from medallion.spark.bronze_read import read_bronze
 
     write_bronze(settings, tmp_path)
     reads = {dataset: read_bronze(spark, settings, dataset, RUN_DATE) for dataset in DATASETS}

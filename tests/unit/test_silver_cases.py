@@ -12,7 +12,7 @@ import pytest
 
 from medallion import contract as C
 from medallion.contract import SilverRule
-from medallion.engines import pandas_engine
+from medallion.engines import pandas_silver
 from tests.cases import CASES, KNOWN_CLIENTS, RUN_DATE
 
 ENGINES = ("pandas", "spark")
@@ -32,7 +32,7 @@ def clean(engine: str, request, dataset: str, rows: list[tuple], policy: str = "
     columns = C.SOURCE_COLUMNS[dataset]
     if engine == "pandas":
         source = pa.table({name: pa.array([row[i] for row in rows], pa.string()) for i, name in enumerate(columns)})
-        table, rejects, stats = pandas_engine.clean_table(
+        table, rejects, stats = pandas_silver.clean_table(
             source, dataset, RUN_DATE, "r1", policy, client_ids=np.array(KNOWN_CLIENTS, dtype=np.int64), rules=rules)
         kept = [tuple(row.values()) for row in table.to_pylist()]
         reject_rows = rejects.to_pylist()
@@ -134,5 +134,5 @@ def test_an_edited_rule_table_changes_every_engine_the_same_way(engine, request)
 ])
 def test_a_rule_table_the_engines_cannot_apply_is_refused(rules, message):
     with pytest.raises(ValueError, match=message):
-        pandas_engine.clean_table(pa.table({c: pa.array([], pa.string()) for c in C.SOURCE_COLUMNS["clients"]}),
+        pandas_silver.clean_table(pa.table({c: pa.array([], pa.string()) for c in C.SOURCE_COLUMNS["clients"]}),
                                   "clients", RUN_DATE, "r1", rules=rules)

@@ -10,8 +10,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from medallion import bronze, lake
-from medallion.engines import pandas_engine
-from medallion.spark import silver
+from medallion.engines import pandas_silver
+from medallion.spark import bronze_read, silver
 from tests.conftest import LATIN1_NAMES, write_latin1_landing
 
 RUN_DATE = "2026-11-29"
@@ -59,7 +59,7 @@ def test_source_row_across_several_partitions(spark, tmp_path):
     try:
         df = spark.read.schema("n string, pad string").option("header", True).csv(f"file://{path}")
         partitions = df.rdd.getNumPartitions()
-        numbered_df, rows = silver.with_source_row(df)
+        numbered_df, rows = bronze_read.with_source_row(df)
         got = [(int(r.n), r.source_row) for r in numbered_df.collect()]
     finally:
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
@@ -80,7 +80,7 @@ def test_read_bronze_maps_columns_by_name(spark, settings, tmp_path):
     (landing / "purchases.csv").write_text(
         "id_purchase,id_client,product,price,quantity,purchase_date,total\n1,7,Mouse,5,1,2025-01-01,5\n")
     bronze.ingest(settings, RUN_DATE, "r1", sources_dir=str(landing))
-    read = silver.read_bronze(spark, settings, "clients", RUN_DATE)
+    read = bronze_read.read_bronze(spark, settings, "clients", RUN_DATE)
     assert read.manifest["data_rows"] == 2
     assert read.raw.columns == ["country", "_extra1", "email", "id_client", "subscription_date", "name"]
     df = read.rows
@@ -93,7 +93,7 @@ def test_read_bronze_maps_columns_by_name(spark, settings, tmp_path):
 
 def test_read_bronze_without_ingestion_names_the_missing_file(spark, settings):
     with pytest.raises(bronze.BronzeError, match=r"bronze/clients/ingest_date=2026-11-29/_manifest\.json"):
-        silver.read_bronze(spark, settings, "clients", RUN_DATE)
+        bronze_read.read_bronze(spark, settings, "clients", RUN_DATE)
 
 
 PURCHASES_CSV = b"id_purchase,id_client,product,price,quantity,purchase_date,total\n1,1,Mouse,5,1,2025-01-01,5\n"
@@ -102,7 +102,7 @@ PURCHASES_CSV = b"id_purchase,id_client,product,price,quantity,purchase_date,tot
 def test_latin1_names_reach_silver_as_the_intended_unicode(spark, settings, tmp_path):
     landing = write_latin1_landing(tmp_path / "landing")
     bronze.ingest(settings.with_overrides(clients_encoding="latin-1"), RUN_DATE, "r1", sources_dir=str(landing))
-    read = silver.read_bronze(spark, settings, "clients", RUN_DATE)  # the manifest's encoding decides
+    read = bronze_read.read_bronze(spark, settings, "clients", RUN_DATE)  # the manifest's encoding decides
     clean, _, _ = silver.clean_clients(read.rows, RUN_DATE)
     assert [r.name for r in clean.orderBy("id_client").collect()] == LATIN1_NAMES
 
@@ -123,9 +123,9 @@ def test_both_engines_decode_every_byte_as_python_does(spark, settings, tmp_path
     expected = high.decode(encoding)
     assert len(expected) == len(high)
 
-    assert [r.name for r in silver.read_bronze(spark, settings, "clients", RUN_DATE).rows.collect()] == [expected]
+    assert [r.name for r in bronze_read.read_bronze(spark, settings, "clients", RUN_DATE).rows.collect()] == [expected]
     path, manifest = bronze.latest_version(settings, "clients", RUN_DATE)
-    table = pandas_engine.read_source(settings, path, "clients", encoding=bronze.manifest_encoding(manifest))
+    table = pandas_silver.read_source(settings, path, "clients", encoding=bronze.manifest_encoding(manifest))
     assert table.column("name").to_pylist() == [expected]
 
 
@@ -252,7 +252,7 @@ def test_malformed_lines_are_rejects_with_their_fields_as_parsed(spark, settings
         "1,1,Mouse,e,5,1,2025-01-01,5\n"
         "2,1,Mouse,e,5,1,2025-01-01,5,9\n")  # a field too many beyond an extra column
     bronze.ingest(settings, RUN_DATE, "r1", sources_dir=str(landing))
-    clients_read = silver.read_bronze(spark, settings, "clients", RUN_DATE)
+    clients_read = bronze_read.read_bronze(spark, settings, "clients", RUN_DATE)
     assert clients_read.manifest["data_rows"] == 8 and clients_read.raw.count() == 8
     clean, rejects, stats = silver.clean_clients(clients_read.rows, RUN_DATE, run_id="r1")
     assert stats == MALFORMED_CLIENT_STATS
@@ -260,7 +260,7 @@ def test_malformed_lines_are_rejects_with_their_fields_as_parsed(spark, settings
                   for r in rejects.where(F.col("reason") == "malformed_row").collect()) == MALFORMED_CLIENT_REJECTS
     assert sorted((r.id_client, r.name, r.country) for r in clean.collect()) == MALFORMED_CLIENT_KEPT
 
-    purchases_read = silver.read_bronze(spark, settings, "purchases", RUN_DATE)
+    purchases_read = bronze_read.read_bronze(spark, settings, "purchases", RUN_DATE)
     _, purchase_rejects, purchase_stats = silver.clean_purchases(purchases_read.rows, clean, RUN_DATE)
     assert [(r.source_row, r.reason, r.total) for r in purchase_rejects.collect()] == [(2, "malformed_row", "5")]
     assert purchase_stats["output_rows"] == 1 and purchase_stats["rejects_by_reason"]["malformed_row"] == 1

@@ -4,7 +4,7 @@
 lines after it. Spark (and :mod:`medallion.bronze`'s ``data_rows``) read line by line: a line is
 a row whatever its quotes. The pandas engine reads with ``pyarrow.csv`` first and falls back to
 :func:`read_lines` only when that read found a line it could not take (see
-:func:`medallion.engines.pandas_engine.read_source`).
+:func:`medallion.engines.pandas_silver.read_source`).
 
 How a line is read (:mod:`medallion.contract`): lines end at ``\\n``, ``\\r\\n`` or ``\\r``;
 lines made only of characters ``<= U+0020`` are blank and skipped; the first line left is the

@@ -3,7 +3,7 @@
 ``python -m medallion.serving.launch`` (what ``make dashboard`` runs), in the foreground:
 
 1. **MongoDB**: ``MONGO_URI`` when set; otherwise a local wire server (mongo-java-server, see
-   :mod:`medallion.mongo_server`) on ``--mongo-port`` (27017) keeping its data in
+   :mod:`medallion.devtools.mongo_server`) on ``--mongo-port`` (27017) keeping its data in
    ``<run dir>/mongo/gold.h2``, so what it serves survives a restart.
 2. **Publish when behind**: when the database (``MONGO_DATABASE``) does not already serve the newest
    committed gold run of ``LAKE_ROOT`` (default ``data/lake``, where ``make demo`` writes) -- it is
@@ -37,7 +37,7 @@ import pymongo.errors
 
 from medallion import lake, publish
 from medallion.config import PROJECT_ROOT, Settings
-from medallion.mongo_server import MongoServerError, start_mongo_server, terminate
+from medallion.devtools.mongo_server import MongoServerError, start_mongo_server, terminate
 
 log = logging.getLogger("medallion.serving.launch")
 

@@ -22,9 +22,9 @@ Python API (tests)::
 
 Command line (the demo; ``scripts/mongo-server.sh`` wraps it)::
 
-    python -m medallion.mongo_server start [--port 27017] [--run-dir data/run/mongo]
-    python -m medallion.mongo_server status | uri | airflow-conn
-    python -m medallion.mongo_server stop
+    python -m medallion.devtools.mongo_server start [--port 27017] [--run-dir data/run/mongo]
+    python -m medallion.devtools.mongo_server status | uri | airflow-conn
+    python -m medallion.devtools.mongo_server stop
 
 ``start`` runs the server in the background, writes ``server.pid``, ``server.uri`` and
 ``server.log`` into the run folder and prints where the server is; ``stop`` ends exactly that pid.
@@ -256,7 +256,7 @@ def airflow_conn_json(uri: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``start | stop | status | uri | airflow-conn`` for a background server (see module doc)."""
-    parser = argparse.ArgumentParser(prog="python -m medallion.mongo_server", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m medallion.devtools.mongo_server", description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=("start", "stop", "status", "uri", "airflow-conn"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("MONGO_SERVER_PORT", DEFAULT_PORT)),
                         help="TCP port on 127.0.0.1 (0: any free port) [MONGO_SERVER_PORT or 27017]")

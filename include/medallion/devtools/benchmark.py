@@ -1,8 +1,8 @@
 """pandas vs Spark benchmark of the whole pipeline (bronze -> silver -> gold), with a differential check.
 
-``python -m medallion.benchmark --help`` lists the options. For each engine and repeat it:
+``python -m medallion.devtools.benchmark --help`` lists the options. For each engine and repeat it:
 
-1. generates the sources with :func:`medallion.datagen.generate` under ``data/benchmark/<size>/``
+1. generates the sources with :func:`medallion.devtools.datagen.generate` under ``data/benchmark/<size>/``
    (or reuses them when that folder's ``ground_truth.json`` has the same parameters);
 2. runs, in a **fresh child process** (so engines do not share memory or caches), with a fresh lake
    root per engine (``data/benchmark/lake-<engine>``): start-up (pandas: importing the engine;
@@ -16,11 +16,11 @@
 Then it prints the table (per step: pandas seconds, Spark seconds, speedup = slower / faster,
 winner; the total; the overall winner and why) and the peak memory with ``rich``, writes the
 results JSON (schema: :data:`RESULTS_SCHEMA`) and, when both engines ran, runs the differential
-check (:mod:`medallion.diffcheck`) on the last repeat's outputs: it prints ``outputs identical`` or
+check (:mod:`medallion.devtools.diffcheck`) on the last repeat's outputs: it prints ``outputs identical`` or
 the first differences, and the command exits with status 1 on a difference.
 
 ``--spark-profile DIR`` records a Java Flight Recorder CPU profile of each Spark run's driver JVM
-(:mod:`medallion.profiling`; in local mode the whole job) and prints its hottest methods.
+(:mod:`medallion.devtools.profiling`; in local mode the whole job) and prints its hottest methods.
 
 ``--sweep`` runs the benchmark at 100k, 1M and 10M purchases (5 per client) and writes
 ``docs/benchmark_sweep.json`` and the chart ``docs/benchmark_sweep.png`` (total seconds vs purchase
@@ -218,7 +218,7 @@ def prepare_data(data_dir: Path, clients: int, purchases_per_client: float, dirt
     Returns the ``data`` section of the results (folder, reused, generation seconds, row and byte
     counts of both files).
     """
-    from medallion.datagen import GROUND_TRUTH_FILE, generate
+    from medallion.devtools.datagen import GROUND_TRUTH_FILE, generate
 
     folder = _size_folder(data_dir, clients, purchases_per_client, dirty_rate, seed)
     wanted = {"clients": clients, "purchases_per_client": float(purchases_per_client),
@@ -347,7 +347,7 @@ def run_engine(engine: str, *, sources: str, lake_root: Path, run_date: str, run
     """Run one engine once in a child process on a fresh lake root; returns times and peak RSS.
 
     ``jfr_file``: for Spark, record a Java Flight Recorder CPU profile of the driver JVM there
-    (:mod:`medallion.profiling`).
+    (:mod:`medallion.devtools.profiling`).
 
     Raises:
         RuntimeError: the child failed (the message holds the end of its log).
@@ -358,14 +358,14 @@ def run_engine(engine: str, *, sources: str, lake_root: Path, run_date: str, run
     timings = lake_root.parent / f".{engine}-timings-{uuid.uuid4().hex[:8]}.json"
     java_options = ""
     if jfr_file is not None and engine == "spark":
-        from medallion.profiling import jfr_java_option, spark_submit_java_options
+        from medallion.devtools.profiling import jfr_java_option, spark_submit_java_options
 
         jfr_file.parent.mkdir(parents=True, exist_ok=True)
         option = spark_submit_java_options(jfr_java_option(jfr_file.resolve()))
         java_options = f"--driver-java-options {shlex.quote(option)} "
     env = {**os.environ, "PYSPARK_SUBMIT_ARGS":
            f"--driver-memory {driver_memory} --executor-memory {executor_memory} {java_options}pyspark-shell"}
-    command = [sys.executable, "-m", "medallion.benchmark", "--worker", engine, "--lake-root", str(lake_root),
+    command = [sys.executable, "-m", "medallion.devtools.benchmark", "--worker", engine, "--lake-root", str(lake_root),
                "--sources", sources, "--run-date", run_date, "--run-id", run_id,
                "--spark-master", spark_master, "--timings-out", str(timings)]
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -477,7 +477,7 @@ def print_hot_methods(jfr_file: Path, console=None, top: int = 15) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from medallion.profiling import hot_methods
+    from medallion.devtools.profiling import hot_methods
 
     console = console or Console()
     samples, methods = hot_methods(jfr_file, top)
@@ -509,7 +509,7 @@ def run_benchmark(*, clients: int, purchases_per_client: float, dirty_rate: floa
     from rich.console import Console
 
     from medallion.config import Settings
-    from medallion.diffcheck import compare_lakes
+    from medallion.devtools.diffcheck import compare_lakes
 
     console = console or Console()
     if repeat < 1:
@@ -628,7 +628,7 @@ def write_sweep(documents: list[dict[str, Any]], docs_dir: Path) -> tuple[Path, 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m medallion.benchmark",
+        prog="python -m medallion.devtools.benchmark",
         description="pandas vs Spark on the medallion pipeline (bronze -> silver -> gold), "
                     "with a differential check of their outputs.")
     engines = parser.add_mutually_exclusive_group()

@@ -1,6 +1,6 @@
 """Synthetic source data with known defects: ``clients.csv``, ``purchases.csv`` and ``ground_truth.json``.
 
-Run ``python -m medallion.datagen --help`` or call :func:`generate`. The same options always give
+Run ``python -m medallion.devtools.datagen --help`` or call :func:`generate`. The same options always give
 byte-identical files (every random draw comes from NumPy generators seeded with ``--seed``; "today"
 is ``--as-of``, never the wall clock).
 
@@ -784,7 +784,7 @@ def generate(out_dir: str | os.PathLike[str] = DEFAULT_OUT, clients: int = 1000,
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: parse arguments, generate, print a one-line summary per file."""
     parser = argparse.ArgumentParser(
-        prog="python -m medallion.datagen",
+        prog="python -m medallion.devtools.datagen",
         description="Generate clients.csv, purchases.csv (optionally with known defects) and ground_truth.json.")
     parser.add_argument("--clients", type=int, default=1000, help="clean client rows (default 1000)")
     parser.add_argument("--purchases-per-client", type=float, default=5.0,
